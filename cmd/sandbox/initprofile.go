@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"sandbox/profiles"
+)
+
+const initHeader = `# sandbox.toml: this project's sandbox, read by "sandbox shell" and "sandbox run".
+# Check it with "sandbox profile check"; see the resolved result with
+# "sandbox profile show". Every key is optional: what is left out comes from
+# the built-in default shown below.
+#
+# Extra mounts, for example a shared Go build cache:
+# [[mount]]
+# source = "~/.cache/go-build"   # host path (~ and $VARS expanded)
+# target = "~/.cache/go-build"   # inside; ~ is the sandbox home
+# mode = "rw"                    # "ro" | "rw"
+# type = "bind"                  # "bind" | "tmpfs"
+
+`
+
+func newInitCmd() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented sandbox.toml for the project in this directory",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cwd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(cwd, profiles.FileName)
+			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+			if force {
+				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			}
+			f, err := os.OpenFile(path, flags, 0o644)
+			if errors.Is(err, os.ErrExist) {
+				return &profiles.Error{File: path, Msg: "already exists", Suggest: "edit it, or use --force to overwrite it with the default"}
+			}
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			body := append([]byte(initHeader), profiles.DefaultTOML()...)
+			if _, err := f.Write(body); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", path)
+			return f.Close()
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing sandbox.toml")
+	return cmd
+}

@@ -1,0 +1,337 @@
+package mounts
+
+import (
+	"errors"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Build turns the calling process's mount namespace into the root that plan
+// describes and makes it the root directory. Following bubblewrap, it first
+// pivots onto a scratch tmpfs so the host's tree stays reachable at /oldroot
+// while /newroot is assembled, then pivots into /newroot and drops the host.
+// Every target is resolved by file descriptor inside /newroot
+// (openat2 RESOLVE_IN_ROOT), so symlinks planted in writable directories
+// cannot redirect a mount outside it.
+//
+// Must be called in a new mount namespace, with CAP_SYS_ADMIN in the user
+// namespace that owns it, from a locked OS thread.
+func Build(plan Plan) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
+	}
+	const base = "/tmp"
+	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return &Error{Op: "mount tmpfs", Target: base, Err: err}
+	}
+	for _, d := range []string{base + "/oldroot", base + "/newroot"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := pivot(base, "oldroot"); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", "/newroot", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return &Error{Op: "mount tmpfs", Target: "/newroot", Err: err}
+	}
+	b, err := newBuilder("/oldroot", "/newroot")
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	for _, op := range plan {
+		if err := b.run(op); err != nil {
+			return err
+		}
+	}
+	if err := unix.Unmount("/oldroot", unix.MNT_DETACH); err != nil {
+		return &Error{Op: "umount2 MNT_DETACH", Target: "/oldroot", Err: err}
+	}
+	if err := pivot("/newroot", "."); err != nil {
+		return err
+	}
+	// The root tmpfs holds only mountpoints and symlinks; writes elsewhere
+	// than the writable mounts must fail with EROFS, as on the host.
+	return setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, false)
+}
+
+// pivot makes dir the root, with the old root at dir/putOld; putOld "."
+// stacks the old root on the new one and detaches it (runc's pivotRoot).
+func pivot(dir, putOld string) error {
+	if err := unix.Chdir(dir); err != nil {
+		return &os.PathError{Op: "chdir", Path: dir, Err: err}
+	}
+	if err := unix.PivotRoot(".", putOld); err != nil {
+		return &Error{Op: "pivot_root", Source: dir, Target: putOld, Err: err}
+	}
+	if putOld == "." {
+		if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+			return &Error{Op: "umount2 MNT_DETACH", Target: "old root", Err: err}
+		}
+	}
+	return unix.Chdir("/")
+}
+
+// builder executes ops with the host tree at host and the new root at root.
+type builder struct {
+	host, root int // O_PATH directory fds
+}
+
+func newBuilder(host, root string) (*builder, error) {
+	h, err := unix.Open(host, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: host, Err: err}
+	}
+	r, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(h)
+		return nil, &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	return &builder{host: h, root: r}, nil
+}
+
+func (b *builder) close() {
+	unix.Close(b.host)
+	unix.Close(b.root)
+}
+
+func (b *builder) run(op Op) error {
+	switch op.Kind {
+	case Bind:
+		return b.bind(op.Source, op.Target, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|roAttr(op.ReadOnly))
+	case Dev:
+		return b.bind(op.Source, op.Target, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
+	case Tmpfs:
+		return b.fs("tmpfs", op, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|roAttr(op.ReadOnly))
+	case Proc, Mqueue:
+		return b.fs(string(op.Kind), op, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	case Devpts:
+		return b.fs("devpts", op, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
+	case Sysfs:
+		attrs := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_RDONLY)
+		if err := b.fs("sysfs", op, attrs); err != nil {
+			// A fresh sysfs needs a fully visible one in this namespace;
+			// some hosts (nested containers) lack it. The host's, read-only,
+			// is the same view minus our network devices.
+			return b.bind("/sys", op.Target, attrs)
+		}
+		return nil
+	case Mask:
+		return b.mask(op.Target)
+	case RO:
+		return b.readOnly(op.Target)
+	case Symlink:
+		parent, name, err := b.parent(op.Target)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(parent)
+		if err := unix.Symlinkat(op.Source, parent, name); err != nil && !errors.Is(err, unix.EEXIST) {
+			return &Error{Op: "symlinkat", Source: op.Source, Target: op.Target, Err: err}
+		}
+		return nil
+	case Dir:
+		fd, err := b.target(op.Target, true)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	}
+	return &Error{Op: "unknown op " + string(op.Kind), Target: op.Target, Err: unix.EINVAL}
+}
+
+func roAttr(ro bool) uint64 {
+	if ro {
+		return unix.MOUNT_ATTR_RDONLY
+	}
+	return 0
+}
+
+// bind clones the host tree at source (recursively), sets attrs on every
+// mount of the clone and attaches it at target.
+func (b *builder) bind(source, target string, attrs uint64) error {
+	src, err := openIn(b.host, source)
+	if err != nil {
+		return &Error{Op: "open", Source: source, Target: target, Err: err}
+	}
+	defer unix.Close(src)
+	var st unix.Stat_t
+	if err := unix.Fstat(src, &st); err != nil {
+		return &Error{Op: "fstat", Source: source, Err: err}
+	}
+	tree, err := unix.OpenTree(src, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	if err != nil {
+		return &Error{Op: "open_tree", Source: source, Target: target, Err: err}
+	}
+	defer unix.Close(tree)
+	if err := setattr(tree, "", attrs, true); err != nil {
+		return &Error{Op: "mount_setattr", Source: source, Target: target, Flags: attrs, Err: err}
+	}
+	return b.attach(tree, source, target, st.Mode&unix.S_IFMT == unix.S_IFDIR)
+}
+
+// fs creates a new filesystem of type fstype with op.Data's options and
+// attaches it at op.Target.
+func (b *builder) fs(fstype string, op Op, attrs uint64) error {
+	fsfd, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return &Error{Op: "fsopen", Source: fstype, Target: op.Target, Err: err}
+	}
+	defer unix.Close(fsfd)
+	for _, opt := range strings.Split(op.Data, ",") {
+		if opt == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(opt, "=")
+		if hasValue {
+			err = unix.FsconfigSetString(fsfd, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fsfd, k)
+		}
+		if err != nil {
+			return &Error{Op: "fsconfig " + opt, Source: fstype, Target: op.Target, Err: err}
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return &Error{Op: "fsconfig create", Source: fstype, Target: op.Target, Err: err}
+	}
+	mnt, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, int(attrs))
+	if err != nil {
+		return &Error{Op: "fsmount", Source: fstype, Target: op.Target, Flags: attrs, Err: err}
+	}
+	defer unix.Close(mnt)
+	return b.attach(mnt, fstype, op.Target, true)
+}
+
+// attach moves the detached mount mnt onto target, creating the mountpoint
+// (a directory, or an empty file for a file mount) inside the new root.
+func (b *builder) attach(mnt int, source, target string, dir bool) error {
+	tfd, err := b.target(target, dir)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tfd)
+	if err := unix.MoveMount(mnt, "", tfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &Error{Op: "move_mount", Source: source, Target: target, Err: err}
+	}
+	return nil
+}
+
+// mask hides target, if it exists, under an empty read-only tmpfs
+// (directories) or /dev/null (files).
+func (b *builder) mask(target string) error {
+	fd, err := openIn(b.root, target)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return &Error{Op: "open", Target: target, Err: err}
+	}
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	unix.Close(fd)
+	if err != nil {
+		return &Error{Op: "fstat", Target: target, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return b.fs("tmpfs", Op{Target: target, Data: "size=0,mode=555"}, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	}
+	return b.bind("/dev/null", target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
+}
+
+// readOnly remounts the tree at target, if it exists, read-only.
+func (b *builder) readOnly(target string) error {
+	fd, err := openIn(b.root, target)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return &Error{Op: "open", Target: target, Err: err}
+	}
+	defer unix.Close(fd)
+	tree, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+	if err != nil {
+		return &Error{Op: "open_tree", Target: target, Err: err}
+	}
+	defer unix.Close(tree)
+	if err := setattr(tree, "", unix.MOUNT_ATTR_RDONLY, true); err != nil {
+		return &Error{Op: "mount_setattr", Target: target, Flags: unix.MOUNT_ATTR_RDONLY, Err: err}
+	}
+	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &Error{Op: "move_mount", Target: target, Err: err}
+	}
+	return nil
+}
+
+func setattr(fd int, p string, attrs uint64, recursive bool) error {
+	flags := uint(0)
+	if p == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	if attrs == 0 {
+		return nil
+	}
+	return unix.MountSetattr(fd, p, flags, &unix.MountAttr{Attr_set: attrs})
+}
+
+// openIn opens p (absolute) as O_PATH inside the tree at dirfd, resolving
+// every symlink as if dirfd were the root.
+func openIn(dirfd int, p string) (int, error) {
+	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
+	if rel == "" {
+		rel = "."
+	}
+	return unix.Openat2(dirfd, rel, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+}
+
+// target opens target inside the new root, creating it and its parents
+// when missing: a directory if dir, else an empty file.
+func (b *builder) target(target string, dir bool) (int, error) {
+	fd, err := openIn(b.root, target)
+	if !errors.Is(err, unix.ENOENT) {
+		if err != nil {
+			return -1, &Error{Op: "open", Target: target, Err: err}
+		}
+		return fd, nil
+	}
+	parent, name, err := b.parent(target)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(parent)
+	if dir {
+		err = unix.Mkdirat(parent, name, 0o755)
+	} else {
+		var f int
+		f, err = unix.Openat(parent, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			unix.Close(f)
+		}
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, &Error{Op: "creating mountpoint", Target: target, Err: err}
+	}
+	fd, err = openIn(b.root, target)
+	if err != nil {
+		return -1, &Error{Op: "open", Target: target, Err: err}
+	}
+	return fd, nil
+}
+
+// parent opens (creating as needed) the directory holding target and
+// returns it with target's last element.
+func (b *builder) parent(target string) (int, string, error) {
+	clean := path.Clean("/" + target)
+	fd, err := b.target(path.Dir(clean), true)
+	return fd, path.Base(clean), err
+}

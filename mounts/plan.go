@@ -1,0 +1,161 @@
+// Package mounts builds a sandbox's root filesystem: a Plan of mount
+// requests, pure data that the sandbox's init executes in one loop inside
+// its mount namespace, the way bubblewrap runs its SetupOps.
+package mounts
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// Kind is what an Op does.
+type Kind string
+
+// The kinds of Op. Sources of Bind and Dev are host paths; targets are
+// absolute paths inside the sandbox.
+const (
+	Bind    Kind = "bind"    // bind Source (recursively) onto Target
+	Dev     Kind = "dev"     // bind a host device node; keeps its device access
+	Tmpfs   Kind = "tmpfs"   // a fresh tmpfs; Data holds its options
+	Proc    Kind = "proc"    // a fresh proc for the sandbox's pid namespace
+	Sysfs   Kind = "sysfs"   // a fresh sysfs, falling back to a bind of the host's
+	Devpts  Kind = "devpts"  // a private devpts instance with its own ptmx
+	Mqueue  Kind = "mqueue"  // POSIX message queues of the ipc namespace
+	Mask    Kind = "mask"    // hide Target if it exists: empty tmpfs or /dev/null
+	RO      Kind = "ro"      // make Target read-only if it exists
+	Symlink Kind = "symlink" // a symlink at Target pointing to Source
+	Dir     Kind = "dir"     // an empty directory
+)
+
+// Op is one mount request.
+type Op struct {
+	Kind     Kind   `json:"kind"`
+	Source   string `json:"source,omitempty"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"ro,omitempty"`
+	Data     string `json:"data,omitempty"` // comma-separated key=value options
+}
+
+// Plan is the ordered list of mount requests that builds a root.
+type Plan []Op
+
+// hiddenTop are the host's top-level entries the sandbox does not see: the
+// kernel filesystems it gets fresh copies of, and the places where users'
+// files and sockets live.
+var hiddenTop = map[string]bool{
+	"proc": true, "sys": true, "dev": true, "tmp": true, "run": true,
+	"home": true, "root": true, "mnt": true, "media": true, "lost+found": true,
+}
+
+// MaskedPaths and ReadonlyPaths are the OCI runtime-spec defaults (as in
+// runc's and podman's generated specs).
+var (
+	MaskedPaths = []string{
+		"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap", "/sys/fs/selinux",
+	}
+	ReadonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
+)
+
+// Entry is one top-level entry of the host's root directory.
+type Entry struct {
+	Name     string
+	Dir      bool
+	LinkDest string // set for symlinks
+}
+
+// HostOptions describes the root of a sandbox on the host base.
+type HostOptions struct {
+	Root    []Entry // the host's top-level entries, from os.ReadDir("/")
+	Home    string  // the home directory's path inside
+	HomeDir string  // host directory behind it; "" for a throwaway tmpfs
+	Project string  // the project directory, same path inside and out
+	Extra   Plan    // the profile's own mounts
+}
+
+// Host plans a root made of the host's filesystem, read-only, with a
+// writable project, a private home, /tmp, /run and /dev, fresh /proc and
+// /sys, and the OCI masks. Ops are ordered parents first; Extra replaces a
+// base op with the same target.
+func Host(o HostOptions) Plan {
+	var p Plan
+	for _, e := range o.Root {
+		target := "/" + e.Name
+		switch {
+		case hiddenTop[e.Name]:
+		case e.LinkDest != "":
+			p = append(p, Op{Kind: Symlink, Source: e.LinkDest, Target: target})
+		case e.Dir:
+			p = append(p, Op{Kind: Bind, Source: target, Target: target, ReadOnly: true})
+		}
+	}
+	p = append(p,
+		Op{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
+		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
+	)
+	p = append(p, devOps()...)
+	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
+	if o.HomeDir != "" {
+		p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
+	} else {
+		p = append(p, Op{Kind: Tmpfs, Target: o.Home, Data: "mode=700"})
+	}
+	p = append(p, Op{Kind: Bind, Source: o.Project, Target: o.Project})
+	p = p.override(o.Extra)
+	for _, m := range MaskedPaths {
+		p = append(p, Op{Kind: Mask, Target: m})
+	}
+	for _, r := range ReadonlyPaths {
+		p = append(p, Op{Kind: RO, Target: r})
+	}
+	p.sort()
+	return p
+}
+
+// devOps is a minimal /dev: a tmpfs with the harmless host nodes bound in
+// (a user namespace cannot mknod), a private devpts and /dev/shm.
+func devOps() Plan {
+	p := Plan{{Kind: Tmpfs, Target: "/dev", Data: "mode=755"}}
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		p = append(p, Op{Kind: Dev, Source: "/dev/" + n, Target: "/dev/" + n})
+	}
+	return append(p,
+		Op{Kind: Devpts, Target: "/dev/pts", Data: "newinstance,ptmxmode=0666,mode=620"},
+		Op{Kind: Symlink, Source: "pts/ptmx", Target: "/dev/ptmx"},
+		Op{Kind: Tmpfs, Target: "/dev/shm", Data: "mode=1777"},
+		Op{Kind: Mqueue, Target: "/dev/mqueue"},
+		Op{Kind: Symlink, Source: "/proc/self/fd", Target: "/dev/fd"},
+		Op{Kind: Symlink, Source: "/proc/self/fd/0", Target: "/dev/stdin"},
+		Op{Kind: Symlink, Source: "/proc/self/fd/1", Target: "/dev/stdout"},
+		Op{Kind: Symlink, Source: "/proc/self/fd/2", Target: "/dev/stderr"},
+	)
+}
+
+// override appends extra, dropping the ops of p that extra's targets replace.
+func (p Plan) override(extra Plan) Plan {
+	replaced := map[string]bool{}
+	for _, op := range extra {
+		replaced[path.Clean(op.Target)] = true
+	}
+	out := p[:0:0]
+	for _, op := range p {
+		if !replaced[path.Clean(op.Target)] {
+			out = append(out, op)
+		}
+	}
+	return append(out, extra...)
+}
+
+// sort orders ops by target depth, keeping the given order among equals, so
+// every op runs after the op that provides its parent directory.
+func (p Plan) sort() {
+	sort.SliceStable(p, func(i, j int) bool { return depth(p[i].Target) < depth(p[j].Target) })
+}
+
+func depth(target string) int {
+	return strings.Count(strings.Trim(path.Clean(target), "/"), "/")
+}

@@ -1,0 +1,54 @@
+// Package profiles reads, validates and resolves sandbox profiles: the TOML
+// files (sandbox.toml) that describe a project's sandbox, layered on an
+// embedded default profile.
+package profiles
+
+// FileName is the name of a project's profile, looked up in the working
+// directory and its parents the way git looks up .git.
+const FileName = "sandbox.toml"
+
+// Profile is the decoded form of sandbox.toml. Zero values mean "not set"
+// only where documented; Defaults fills in the rest.
+type Profile struct {
+	// Base is the root filesystem: "host" is the host's, read-only.
+	Base string `toml:"base" json:"base"`
+	// Hostname is the sandbox's hostname (its own UTS namespace).
+	Hostname string `toml:"hostname" json:"hostname"`
+	// User is "self" (your uid, gid, name and home path) or "root" (uid 0).
+	User string `toml:"user" json:"user"`
+	// Shell is the program `sandbox shell` starts; empty means $SHELL if it
+	// exists inside, else /bin/sh.
+	Shell string `toml:"shell" json:"shell"`
+	// Workdir is the working directory, relative to the project root.
+	Workdir string `toml:"workdir" json:"workdir"`
+	// EnvPassthrough names host variables copied in; "LC_*" matches a prefix.
+	EnvPassthrough []string `toml:"env_passthrough" json:"env_passthrough"`
+	// Env sets variables inside; it wins over passed-through ones.
+	Env map[string]string `toml:"env" json:"env"`
+	// Mounts are extra bind or tmpfs mounts, applied after the base ones.
+	Mounts []Mount `toml:"mount" json:"mount,omitempty"`
+	// Network describes the sandbox's network.
+	Network Network `toml:"network" json:"network"`
+}
+
+// Mount is one [[mount]] table.
+type Mount struct {
+	// Source is a host path; ~ and $VARS are expanded with the host's values.
+	// Unused for tmpfs.
+	Source string `toml:"source" json:"source,omitempty"`
+	// Target is the absolute path inside; a leading ~ is the sandbox home.
+	Target string `toml:"target" json:"target"`
+	// Mode is "ro" or "rw"; empty means "rw".
+	Mode string `toml:"mode" json:"mode,omitempty"`
+	// Type is "bind" or "tmpfs"; empty means "bind".
+	Type string `toml:"type" json:"type,omitempty"`
+}
+
+// Network is the [network] table.
+type Network struct {
+	// Mode is "none": a private network namespace with only loopback up.
+	Mode string `toml:"mode" json:"mode"`
+}
+
+// ReadOnly reports whether the mount is read-only.
+func (m Mount) ReadOnly() bool { return m.Mode == "ro" }

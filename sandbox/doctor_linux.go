@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/cgroup"
+	"sandbox/userns"
+)
+
+// Check is one line of `sandbox doctor`.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // "ok", "warn" or "fail"
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"` // the command that fixes it
+}
+
+// Doctor checks what this host offers. Only a "fail" stops `sandbox run`;
+// "warn" marks something a later feature (images, network, limits) needs
+// or a degraded mode.
+func Doctor() []Check {
+	host, err := CurrentHost()
+	if err != nil {
+		return []Check{{Name: "user", Status: "fail", Detail: err.Error(), Fix: "export HOME=/path/to/your/home"}}
+	}
+	return []Check{
+		checkUserNS(),
+		checkSubIDs("subuid", userns.SubUIDFile, host, "--add-subuids"),
+		checkSubIDs("subgid", userns.SubGIDFile, host, "--add-subgids"),
+		checkHelper("newuidmap"),
+		checkHelper("newgidmap"),
+		checkOverlay(),
+		checkFuse(),
+		checkNetHelpers(),
+		checkCgroup(),
+		checkLandlock(),
+		checkSeccomp(),
+	}
+}
+
+func ok(name, detail string) Check { return Check{Name: name, Status: "ok", Detail: detail} }
+func warn(name, detail, fix string) Check {
+	return Check{Name: name, Status: "warn", Detail: detail, Fix: fix}
+}
+
+func checkUserNS() Check {
+	if err := userns.Check(initCommand("probe")); err != nil {
+		c := Check{Name: "userns", Status: "fail", Detail: err.Error()}
+		if h, isHinted := err.(interface{ Hint() string }); isHinted {
+			c.Fix = h.Hint()
+		}
+		return c
+	}
+	return ok("userns", "unprivileged user namespaces work")
+}
+
+func checkSubIDs(name, file string, h Host, flag string) Check {
+	rs, err := userns.SubIDs(file, h.Name, h.UID)
+	if err != nil {
+		return warn(name, err.Error(), "")
+	}
+	if len(rs) == 0 {
+		return warn(name, fmt.Sprintf("no range for %s in %s: only your own id is mapped (files of other owners show as nobody)", h.Name, file),
+			fmt.Sprintf("sudo usermod %s 100000-165535 %s", flag, h.Name))
+	}
+	n := 0
+	for _, r := range rs {
+		n += r.Count
+	}
+	return ok(name, fmt.Sprintf("%d ids for %s in %s", n, h.Name, file))
+}
+
+func checkHelper(name string) Check {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return warn(name, name+" not found: only your own id can be mapped", "sudo apt-get install uidmap  # or: dnf install shadow-utils")
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return warn(name, err.Error(), "")
+	}
+	if fi.Mode()&os.ModeSetuid != 0 {
+		return ok(name, p+" is setuid root")
+	}
+	if sz, err := unix.Getxattr(p, "security.capability", nil); err == nil && sz > 0 {
+		return ok(name, p+" has file capabilities")
+	}
+	return warn(name, p+" is neither setuid nor has file capabilities", fmt.Sprintf("sudo chmod u+s %s  # or: sudo setcap cap_set%sid+ep %s", p, map[bool]string{true: "u", false: "g"}[name == "newuidmap"], p))
+}
+
+func checkOverlay() Check {
+	dir, err := os.MkdirTemp("", "sandbox-doctor-")
+	if err != nil {
+		return warn("overlayfs", err.Error(), "")
+	}
+	defer os.RemoveAll(dir)
+	cmd := initCommand("probe-overlay", dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return warn("overlayfs", "kernel overlayfs in a user namespace failed: "+strings.TrimSpace(string(out)+" "+err.Error()),
+			"needs Linux 5.11 or newer; images will use fuse-overlayfs instead")
+	}
+	return ok("overlayfs", "kernel overlayfs works in a user namespace (userxattr)")
+}
+
+func checkFuse() Check {
+	p, err := exec.LookPath("fuse-overlayfs")
+	if err != nil {
+		return warn("fuse", "fuse-overlayfs not found (the fallback for image layers)", "sudo apt-get install fuse-overlayfs")
+	}
+	if err := openRW("/dev/fuse"); err != nil {
+		return warn("fuse", fmt.Sprintf("%s found, but /dev/fuse cannot be opened: %v", p, err), "sudo chmod 666 /dev/fuse  # desktops ship it 0666")
+	}
+	return ok("fuse", p+" and /dev/fuse usable")
+}
+
+func checkNetHelpers() Check {
+	var found []string
+	for _, n := range []string{"pasta", "slirp4netns"} {
+		if p, err := exec.LookPath(n); err == nil {
+			found = append(found, p)
+		}
+	}
+	if len(found) == 0 {
+		return warn("network", "neither pasta nor slirp4netns found: only network mode none works", "sudo apt-get install passt slirp4netns")
+	}
+	if err := openRW("/dev/net/tun"); err != nil {
+		return warn("network", fmt.Sprintf("%s found, but /dev/net/tun cannot be opened: %v", strings.Join(found, ", "), err), "sudo chmod 666 /dev/net/tun  # desktops ship it 0666")
+	}
+	return ok("network", strings.Join(found, ", ")+" and /dev/net/tun usable")
+}
+
+func checkCgroup() Check {
+	d, err := cgroup.Detect()
+	switch {
+	case err != nil:
+		return warn("cgroup", "cannot read cgroup v2 delegation: "+err.Error(), "")
+	case d.Mount == "":
+		return warn("cgroup", "no cgroup v2 hierarchy: resource limits are unavailable", "boot with systemd.unified_cgroup_hierarchy=1")
+	case !d.Has("memory", "pids", "cpu"):
+		return warn("cgroup", fmt.Sprintf("cgroup v2 at %s offers only [%s]: memory, cpu and pids are not delegated (a hybrid host keeps them on cgroup v1)", d.Dir, strings.Join(d.Controllers, " ")),
+			"on a systemd host: boot with systemd.unified_cgroup_hierarchy=1 and add Delegate=cpu memory pids to a drop-in for user@.service")
+	case !d.Writable:
+		return warn("cgroup", fmt.Sprintf("%s has [%s] but is not writable by you", d.Dir, strings.Join(d.Controllers, " ")),
+			"run from a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox ...")
+	}
+	return ok("cgroup", fmt.Sprintf("delegated at %s: %s", d.Dir, strings.Join(d.Controllers, " ")))
+}
+
+func checkLandlock() Check {
+	const createRulesetVersion = 1 // LANDLOCK_CREATE_RULESET_VERSION
+	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(nil)), 0, createRulesetVersion)
+	if errno != 0 {
+		return warn("landlock", "Landlock unavailable: "+errno.Error(), "enable CONFIG_SECURITY_LANDLOCK and lsm=landlock,...")
+	}
+	return ok("landlock", "Landlock ABI "+strconv.Itoa(int(abi)))
+}
+
+func checkSeccomp() Check {
+	if _, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0); err != nil {
+		return warn("seccomp", "seccomp unavailable: "+err.Error(), "enable CONFIG_SECCOMP_FILTER")
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+	if err != nil {
+		return warn("seccomp", "seccomp filters unavailable", "enable CONFIG_SECCOMP_FILTER")
+	}
+	return ok("seccomp", "filters available: "+strings.TrimSpace(string(b)))
+}
+
+func openRW(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sandbox/console"
+	"sandbox/mounts"
+	"sandbox/profiles"
+	"sandbox/userns"
+)
+
+// DefaultPath is PATH inside unless the profile sets one.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Host is what NewSpec needs to know about the invoking user and machine.
+type Host struct {
+	UID, GID int
+	Name     string // user name
+	Home     string // the user's home directory on the host
+	Environ  []string
+	DataDir  string         // $XDG_DATA_HOME/sandbox
+	Root     []mounts.Entry // the host's top-level directory entries
+}
+
+// CurrentHost reads Host from the running process and machine.
+func CurrentHost() (Host, error) {
+	h := Host{UID: os.Getuid(), GID: os.Getgid(), Environ: os.Environ()}
+	if u, err := user.LookupId(strconv.Itoa(h.UID)); err == nil {
+		h.Name, h.Home = u.Username, u.HomeDir
+	} else {
+		h.Name = strconv.Itoa(h.UID)
+	}
+	if home := os.Getenv("HOME"); home != "" {
+		h.Home = home
+	}
+	if h.Home == "" {
+		return h, fmt.Errorf("finding your home directory: $HOME is unset and uid %d has no passwd entry", h.UID)
+	}
+	data := os.Getenv("XDG_DATA_HOME")
+	if data == "" {
+		data = filepath.Join(h.Home, ".local", "share")
+	}
+	h.DataDir = filepath.Join(data, "sandbox")
+	entries, err := os.ReadDir("/")
+	if err != nil {
+		return h, err
+	}
+	for _, e := range entries {
+		me := mounts.Entry{Name: e.Name(), Dir: e.IsDir()}
+		if e.Type()&os.ModeSymlink != 0 {
+			me.LinkDest, _ = os.Readlink("/" + e.Name())
+		}
+		h.Root = append(h.Root, me)
+	}
+	return h, nil
+}
+
+// Options are the inputs of NewSpec.
+type Options struct {
+	Profile   *profiles.Profile
+	Project   string   // absolute path of the project root
+	Args      []string // the command; empty runs the profile's shell
+	Terminal  bool
+	Size      console.Size
+	Ephemeral bool // a throwaway home instead of the persistent one
+	Mapping   *userns.Mapping
+	Host      Host
+}
+
+// NewSpec resolves a profile against the host into a Spec. It creates the
+// project's persistent sandbox home if needed and checks that every bind
+// source exists, so mistakes surface before any namespace is made.
+func NewSpec(o Options) (*Spec, error) {
+	p, h := o.Profile, o.Host
+	if filepath.Clean(o.Project) == "/" {
+		return nil, errors.New("the project directory is /: run sandbox from a project directory, or put a sandbox.toml in one")
+	}
+	uid, gid, name, home := h.UID, h.GID, h.Name, h.Home
+	if p.User == "root" {
+		uid, gid, name, home = 0, 0, "root", "/root"
+	}
+	homeDir := ""
+	if !o.Ephemeral {
+		homeDir = filepath.Join(h.DataDir, "homes", projectID(o.Project))
+		if err := os.MkdirAll(homeDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the sandbox home: %w", err)
+		}
+	}
+	extra, err := profileMounts(p, o.Project, home, h)
+	if err != nil {
+		return nil, err
+	}
+	cwd := filepath.Join(o.Project, p.Workdir)
+	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("workdir %s is not a directory in the project", cwd)
+	}
+	shell := chooseShell(p.Shell, lookupEnv(h.Environ, "SHELL"))
+	args := o.Args
+	if len(args) == 0 {
+		args = []string{shell}
+	}
+	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
+	spec := &Spec{
+		Hostname: p.Hostname,
+		Mounts: mounts.Host(mounts.HostOptions{
+			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Extra: extra,
+		}),
+		Process: Process{
+			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
+			Env: buildEnv(p, h.Environ, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell}),
+		},
+		UIDMap:    userns.Within(nestedMap(p.User, h.UID, total), o.Mapping.UIDs),
+		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
+		SetGroups: o.Mapping.Degraded == "",
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// nestedMap lays out the payload's ids over the outer namespace's total
+// ids: keep-id for "self", identity for "root".
+func nestedMap(userMode string, own, total int) []userns.IDMap {
+	if userMode == "root" {
+		return userns.Identity(total)
+	}
+	return userns.KeepID(own, total)
+}
+
+// projectID names a project's state: readable, and unique per path.
+func projectID(project string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(project)))
+	return filepath.Base(project) + "-" + hex.EncodeToString(sum[:6])
+}
+
+func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Plan, error) {
+	var plan mounts.Plan
+	for _, m := range p.Mounts {
+		target := m.Target
+		if target == "~" || strings.HasPrefix(target, "~/") {
+			target = home + strings.TrimPrefix(target, "~")
+		}
+		if m.Type == "tmpfs" {
+			plan = append(plan, mounts.Op{Kind: mounts.Tmpfs, Target: filepath.Clean(target), ReadOnly: m.ReadOnly(), Data: "mode=755"})
+			continue
+		}
+		src := expandHost(m.Source, h)
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(project, src)
+		}
+		if _, err := os.Stat(src); err != nil {
+			return nil, &SetupError{
+				Msg: fmt.Sprintf("mount source %s (for %s) does not exist", src, m.Target),
+				Fix: "create it (mkdir -p " + src + "), or remove the mount from the profile",
+			}
+		}
+		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: filepath.Clean(src), Target: filepath.Clean(target), ReadOnly: m.ReadOnly()})
+	}
+	return plan, nil
+}
+
+// expandHost expands a leading ~ to the host home and $VARS from the host
+// environment.
+func expandHost(s string, h Host) string {
+	if s == "~" || strings.HasPrefix(s, "~/") {
+		s = h.Home + strings.TrimPrefix(s, "~")
+	}
+	return os.Expand(s, func(k string) string {
+		if k == "HOME" {
+			return h.Home
+		}
+		return lookupEnv(h.Environ, k)
+	})
+}
+
+// chooseShell picks the profile's shell, else $SHELL when it is visible
+// inside (the host base shows the host's system directories), else /bin/sh.
+func chooseShell(profileShell, hostShell string) string {
+	if profileShell != "" {
+		return profileShell
+	}
+	if hostShell != "" && filepath.IsAbs(hostShell) && !strings.HasPrefix(hostShell, "/home/") {
+		if fi, err := os.Stat(hostShell); err == nil && !fi.IsDir() {
+			return hostShell
+		}
+	}
+	return "/bin/sh"
+}
+
+// buildEnv starts from nothing: the passed-through host variables, then
+// HOME, USER, LOGNAME, SHELL (and PATH if still unset), then the profile's
+// [env], which wins.
+func buildEnv(p *profiles.Profile, host []string, fixed map[string]string) []string {
+	env := map[string]string{}
+	for _, kv := range host {
+		k, v, _ := strings.Cut(kv, "=")
+		if passes(p.EnvPassthrough, k) {
+			env[k] = v
+		}
+	}
+	for k, v := range fixed {
+		env[k] = v
+	}
+	if _, ok := env["PATH"]; !ok {
+		env["PATH"] = DefaultPath
+	}
+	for k, v := range p.Env {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func passes(patterns []string, name string) bool {
+	for _, pat := range patterns {
+		if prefix, ok := strings.CutSuffix(pat, "*"); ok && strings.HasPrefix(name, prefix) || pat == name {
+			return true
+		}
+	}
+	return false
+}
+
+func lookupEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, _ := strings.Cut(env[i], "="); k == key {
+			return v
+		}
+	}
+	return ""
+}

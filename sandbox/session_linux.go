@@ -1,0 +1,52 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sandbox/console"
+	"sandbox/profiles"
+	"sandbox/userns"
+)
+
+// Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
+type Session struct {
+	Profile   *profiles.Profile
+	Project   string
+	Args      []string // empty: the profile's shell
+	Terminal  bool     // give the payload a PTY
+	Ephemeral bool
+	// Cwd is the user's working directory. With the profile's default
+	// workdir ("."), a Cwd inside the project is kept, so that
+	// `cd pkg && sandbox run -- go test .` runs in pkg.
+	Cwd string
+}
+
+// Run resolves the session against this host and runs it.
+func (s Session) Run() (int, error) {
+	host, err := CurrentHost()
+	if err != nil {
+		return 0, err
+	}
+	mapping, err := userns.NewMapping(host.Name, host.UID, host.GID)
+	if err != nil {
+		return 0, err
+	}
+	p := *s.Profile
+	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
+		p.Workdir = rel
+	}
+	var size console.Size
+	if s.Terminal {
+		size, _ = console.GetSize(int(os.Stdin.Fd()))
+	}
+	spec, err := NewSpec(Options{
+		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
+		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project})
+}

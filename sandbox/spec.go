@@ -1,0 +1,58 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"path"
+
+	"sandbox/console"
+	"sandbox/mounts"
+	"sandbox/userns"
+)
+
+// Spec is the resolved, serialisable description of one run: everything
+// the sandbox's init needs, and nothing it has to look up on the host. The
+// parent builds it (NewSpec) and sends it over the sync socket.
+type Spec struct {
+	Hostname string      `json:"hostname"`
+	Mounts   mounts.Plan `json:"mounts"`
+	Process  Process     `json:"process"`
+	// UIDMap and GIDMap map the payload's nested user namespace onto the
+	// sandbox's outer one; see doc.go for why there are two.
+	UIDMap []userns.IDMap `json:"uid_map"`
+	GIDMap []userns.IDMap `json:"gid_map"`
+	// SetGroups is false in the single-id layout, where setgroups(2) is
+	// denied.
+	SetGroups bool `json:"setgroups"`
+}
+
+// Process is the payload.
+type Process struct {
+	Args     []string     `json:"args"`
+	Env      []string     `json:"env"`
+	Cwd      string       `json:"cwd"`
+	UID      int          `json:"uid"`
+	GID      int          `json:"gid"`
+	Terminal bool         `json:"terminal"`
+	Size     console.Size `json:"size"`
+}
+
+// Validate checks the invariants init relies on.
+func (s *Spec) Validate() error {
+	var errs []error
+	if len(s.Process.Args) == 0 || s.Process.Args[0] == "" {
+		errs = append(errs, errors.New("spec: no command"))
+	}
+	if !path.IsAbs(s.Process.Cwd) {
+		errs = append(errs, fmt.Errorf("spec: working directory %q is not absolute", s.Process.Cwd))
+	}
+	if !userns.Contains(s.UIDMap, s.Process.UID) || !userns.Contains(s.GIDMap, s.Process.GID) {
+		errs = append(errs, fmt.Errorf("spec: uid %d or gid %d is not mapped", s.Process.UID, s.Process.GID))
+	}
+	for _, op := range s.Mounts {
+		if !path.IsAbs(op.Target) {
+			errs = append(errs, fmt.Errorf("spec: mount target %q is not absolute", op.Target))
+		}
+	}
+	return errors.Join(errs...)
+}

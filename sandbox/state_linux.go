@@ -1,0 +1,119 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// RuntimeDir is where run state lives: $XDG_RUNTIME_DIR/sandbox, or
+// /tmp/sandbox-UID when there is no runtime dir. It is created mode 0700,
+// and refused if someone else owns it (a shared /tmp).
+func RuntimeDir() (string, error) {
+	dir := filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "sandbox")
+	if os.Getenv("XDG_RUNTIME_DIR") == "" {
+		dir = filepath.Join(os.TempDir(), "sandbox-"+strconv.Itoa(os.Getuid()))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the run-state directory: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", &os.PathError{Op: "lstat", Path: dir, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o077 != 0 {
+		return "", fmt.Errorf("run-state directory %s is not a private directory of uid %d (owner %d, mode %o): remove it or set XDG_RUNTIME_DIR", dir, os.Getuid(), st.Uid, st.Mode&0o777)
+	}
+	return dir, nil
+}
+
+// RunInfo is the record of one running sandbox.
+type RunInfo struct {
+	PID     int       `json:"pid"`
+	Project string    `json:"project"`
+	Args    []string  `json:"args"`
+	Started time.Time `json:"started"`
+}
+
+// record is a run's state file, flock-ed by its `sandbox` process for as
+// long as it runs: a file whose lock can be taken belongs to a dead run.
+type record struct {
+	f *os.File
+}
+
+func runsDir() (string, error) {
+	dir, err := RuntimeDir()
+	if err != nil {
+		return "", err
+	}
+	runs := filepath.Join(dir, "runs")
+	return runs, os.MkdirAll(runs, 0o700)
+}
+
+// register sweeps the records of dead runs and writes this run's.
+func register(info RunInfo) (*record, error) {
+	runs, err := runsDir()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := List(); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(runs, strconv.Itoa(info.PID)+".json")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("writing run state: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking run state %s: %w", p, err)
+	}
+	if err := json.NewEncoder(f).Encode(info); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &record{f: f}, nil
+}
+
+// release removes the record; the lock goes with the file.
+func (r *record) release() {
+	os.Remove(r.f.Name())
+	r.f.Close()
+}
+
+// List returns the sandboxes running for this user, removing the records
+// of runs that died without cleaning up (a SIGKILLed `sandbox`).
+func List() ([]RunInfo, error) {
+	runs, err := runsDir()
+	if err != nil {
+		return nil, err
+	}
+	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
+	var out []RunInfo
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+			os.Remove(p) // nobody holds it: its run is gone
+			f.Close()
+			continue
+		} else if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("checking run state %s: %w", p, err)
+		}
+		var info RunInfo
+		if json.NewDecoder(f).Decode(&info) == nil {
+			out = append(out, info)
+		}
+		f.Close()
+	}
+	return out, nil
+}
