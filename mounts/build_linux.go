@@ -319,7 +319,7 @@ func (b *builder) target(target string, dir bool) (int, error) {
 		}
 	}
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return -1, &Error{Op: "creating mountpoint", Target: target, Err: err}
+		return -1, &Error{Op: opMountpoint, Target: target, Err: err}
 	}
 	fd, err = openIn(b.root, target)
 	if err != nil {

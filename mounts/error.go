@@ -1,6 +1,7 @@
 package mounts
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -33,6 +34,19 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Hint explains the common failures.
+func (e *Error) Hint() string {
+	switch {
+	case e.Op == opMountpoint && errors.Is(e.Err, unix.EROFS):
+		return "its parent directory is part of the read-only host; mount onto a directory that exists, or under /mnt, /tmp, ~ or the project"
+	case errors.Is(e.Err, unix.EPERM):
+		return "the kernel refused a mount in the user namespace; run sandbox doctor"
+	}
+	return ""
+}
+
+const opMountpoint = "creating mountpoint"
 
 var attrFlags = []struct {
 	flag uint64

@@ -15,6 +15,9 @@ type Error struct {
 	Line, Col int // 1-based; 0 when unknown (a flag, say)
 	Msg       string
 	Suggest   string // what to write instead, if anything
+	// unknownKey marks an unknown key: the rest of the file still decodes,
+	// so validation can report its problems alongside.
+	unknownKey bool
 }
 
 func (e *Error) Error() string {

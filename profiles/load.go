@@ -47,11 +47,23 @@ func Load(path string) (*Profile, error) {
 // and validates the result. Every error is an *Error or Errors.
 func Parse(name string, data []byte) (*Profile, error) {
 	p := Defaults()
-	if err := decodeInto(p, name, data); err != nil {
+	err := decodeInto(p, name, data)
+	var unknown Errors
+	if errors.As(err, &unknown) && unknown.onlyUnknownKeys() {
+		// The rest decoded: report its problems too, in file order.
+		err = nil
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := p.validate(name, newLocator(data)); err != nil {
+	var invalid Errors
+	if err := p.validate(name, newLocator(data)); err != nil && !errors.As(err, &invalid) {
 		return nil, err
+	}
+	all := append(unknown, invalid...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
+	if len(all) > 0 {
+		return nil, all
 	}
 	return p, nil
 }
@@ -71,16 +83,33 @@ func decodeInto(p *Profile, name string, data []byte) error {
 	var errs Errors
 	checkTable(raw, reflect.TypeOf(*p), nil, func(path []string, msg, hint string) {
 		line, col := loc.find(path)
-		errs = append(errs, &Error{File: name, Line: line, Col: col, Msg: msg, Suggest: hint})
+		e := &Error{File: name, Line: line, Col: col, Msg: msg, Suggest: hint}
+		if msg == "" { // checkTable's way of saying: unknown key
+			e.Msg, e.unknownKey = fmt.Sprintf("unknown key %q", strings.Join(path, ".")), true
+		}
+		errs = append(errs, e)
 	})
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return errs
+		if !errs.onlyUnknownKeys() {
+			return errs
+		}
 	}
 	if _, err := toml.Decode(string(data), p); err != nil {
 		return &Error{File: name, Msg: err.Error()}
 	}
-	return nil
+	return errs.orNil()
+}
+
+// onlyUnknownKeys reports whether every error is an unknown key, after
+// which the rest of the file still decodes.
+func (es Errors) onlyUnknownKeys() bool {
+	for _, e := range es {
+		if !e.unknownKey {
+			return false
+		}
+	}
+	return true
 }
 
 type reportFunc func(path []string, msg, hint string)
@@ -108,7 +137,7 @@ func checkTable(table map[string]any, t reflect.Type, path []string, report repo
 			if s := closest(k, names); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
 			}
-			report(kp, fmt.Sprintf("unknown key %q", strings.Join(kp, ".")), hint)
+			report(kp, "", hint)
 			continue
 		}
 		checkValue(table[k], ft, kp, report)

@@ -6,11 +6,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
+// Compiled on first use: sandbox init runs this binary too, and every
+// package-level init is paid on each sandbox start.
 var (
-	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+	envName  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	hostname = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+	})
 )
 
 // Validate checks the values of a profile that came from flags or code.
@@ -29,7 +34,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	if p.Base != "host" {
 		bad([]string{"base"}, `write base = "host"`, "base %q is not supported: the only base is \"host\"", p.Base)
 	}
-	if !hostname.MatchString(p.Hostname) {
+	if !hostname().MatchString(p.Hostname) {
 		bad([]string{"hostname"}, "use letters, digits, '-' and '.', at most 63 per label", "hostname %q is not a valid hostname", p.Hostname)
 	}
 	if p.User != "self" && p.User != "root" {
@@ -42,12 +47,12 @@ func (p *Profile) validate(file string, loc *locator) error {
 		bad([]string{"workdir"}, "write a path relative to the directory holding sandbox.toml", "workdir %q is not inside the project", p.Workdir)
 	}
 	for _, name := range p.EnvPassthrough {
-		if !envName.MatchString(strings.TrimSuffix(name, "*")) {
+		if !envName().MatchString(strings.TrimSuffix(name, "*")) {
 			bad([]string{"env_passthrough"}, "write names such as TERM or LC_*", "env_passthrough: %q is not a variable name or NAME* pattern", name)
 		}
 	}
 	for name := range p.Env {
-		if !envName.MatchString(name) {
+		if !envName().MatchString(name) {
 			bad([]string{"env", name}, "", "env: %q is not a valid variable name", name)
 		}
 	}

@@ -40,8 +40,8 @@ func (e *ExecError) Error() string { return e.Msg }
 // SetupError is a failure inside the sandbox before the payload started,
 // reported by init over the sync socket.
 type SetupError struct {
-	Msg  string
-	Fix  string
+	Msg string
+	Fix string
 }
 
 func (e *SetupError) Error() string { return e.Msg }

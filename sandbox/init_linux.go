@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -39,6 +40,9 @@ func IsInit() bool { return os.Getenv(InitEnv) != "" }
 // reporting a setup error to the parent.
 func Init() {
 	runtime.LockOSThread()
+	// exec of /proc/self/exe names us "exe"; `ps` inside should say what
+	// pid 1 is.
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("sandbox-init\x00")[0])), 0, 0, 0)
 	stage := os.Getenv(InitEnv)
 	switch stage {
 	case "probe":

@@ -1,0 +1,44 @@
+package sandbox_test
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDependencyRule enforces the layering of the design: the concept
+// packages import none of each other nor sandbox or cmd; only sandbox
+// composes them; only cmd/sandbox imports cobra. Direct imports suffice:
+// any indirect path would start with a forbidden direct one.
+func TestDependencyRule(t *testing.T) {
+	leaves := []string{"profiles", "userns", "mounts", "cgroup", "console"}
+	for _, pkg := range append(leaves, "sandbox") {
+		files, _ := filepath.Glob(filepath.Join(pkg, "*.go"))
+		if len(files) == 0 {
+			t.Fatalf("no Go files in %s", pkg)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range ast.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				switch {
+				case strings.Contains(path, "spf13/cobra"):
+					t.Errorf("%s imports cobra", f)
+				case path == "sandbox/sandbox" || strings.HasPrefix(path, "sandbox/cmd"):
+					t.Errorf("%s imports %s", f, path)
+				case pkg != "sandbox" && strings.HasPrefix(path, "sandbox/") && !strings.HasPrefix(path, "sandbox/internal/"):
+					t.Errorf("%s imports %s: only package sandbox composes the concept packages", f, path)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages sandbox needs, only those missing:
+#   deps.sh run    what `sandbox run` and `sandbox shell` need
+#   deps.sh test   that, plus what the test suite and `make bench` use
+# Uses sudo when not root. Other distributions: install the equivalents
+# (shadow-utils for newuidmap, procps, util-linux) and skip this script.
+set -euo pipefail
+
+pkgs=(uidmap)                                   # newuidmap, newgidmap
+if [ "${1:-run}" = test ]; then
+  pkgs+=(procps util-linux bubblewrap)          # ps in tests; unshare and bwrap for make bench
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "sandbox: missing packages ${missing[*]}: install them with your package manager" >&2
+  exit 1
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "sandbox: installing ${missing[*]}" >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
