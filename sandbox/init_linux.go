@@ -82,6 +82,9 @@ func initStage1(sock syncSocket) {
 
 // initStage2 is the story of the sandbox's pid 1.
 func initStage2(sock syncSocket) (int, error) {
+	if err := dieWithParent(sock); err != nil {
+		return 0, err
+	}
 	m, _, err := sock.recv()
 	if err != nil {
 		return 0, err
@@ -149,6 +152,20 @@ func initStage2(sock syncSocket) (int, error) {
 	status := reap(cmd.Process.Pid, signals)
 	_ = sock.send(message{Type: msgExited, Status: int(status)})
 	return ExitStatus(status), nil
+}
+
+// dieWithParent re-arms the parent-death signal, which the kernel cleared
+// when the exec into this stage gained capabilities, and exits if the
+// parent already died in between: its end of the sync socket is closed.
+func dieWithParent(sock syncSocket) error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl PR_SET_PDEATHSIG", err)
+	}
+	fds := []unix.PollFd{{Fd: int32(sock.f.Fd()), Events: unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+		os.Exit(ExitSetup)
+	}
+	return nil
 }
 
 // payloadCommand prepares the payload: nested user and mount namespaces

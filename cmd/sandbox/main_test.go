@@ -19,7 +19,7 @@ import (
 // puts a copy named "sandbox" on PATH, and a copy started as "sandbox"
 // (including its re-execution as the sandbox's init) runs main.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"sandbox": main})
+	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti})
 }
 
 // namespaces are the requirements of every test that starts a sandbox.

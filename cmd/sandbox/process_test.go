@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+func TestNamespacesAreNew(t *testing.T) {
+	p := newProject(t)
+	names := []string{"user", "mnt", "pid", "ipc", "uts", "net", "cgroup"}
+	host := nsLinks(t, "self", names)
+	args := []string{"run", "--", "readlink"}
+	for _, n := range names {
+		args = append(args, "/proc/self/ns/"+n)
+	}
+	inside := strings.Fields(p.output(t, args...))
+	if len(inside) != len(names) {
+		t.Fatalf("readlink printed %q", inside)
+	}
+	for i, n := range names {
+		if inside[i] == host[i] {
+			t.Errorf("%s namespace is the host's: %s", n, host[i])
+		}
+	}
+}
+
+func TestShellPTY(t *testing.T) {
+	p := newProject(t)
+	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte("shell = \"/bin/bash\"\n[env]\nPS1 = \"PROMPT$ \"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := p.command("shell")
+	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	out := readAll(master)
+	at := out.waitFor(t, 0, "$ ")
+
+	send := func(s string) { t.Helper(); master.Write([]byte(s)) }
+	send("tty; stty size; echo ctty-$$\n")
+	at = out.waitFor(t, at, "/dev/pts/0")
+	at = out.waitFor(t, at, "30 100")
+
+	// A resize reaches the shell (SIGWINCH, new size on its PTY).
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 20, Cols: 80}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	send("stty size\n")
+	at = out.waitFor(t, at, "20 80")
+
+	// Job control: Ctrl-Z stops the foreground job, fg resumes it, Ctrl-C
+	// ends it and only it: the shell is still there.
+	send("sleep 300\n")
+	time.Sleep(300 * time.Millisecond)
+	send("\x1a")
+	at = out.waitFor(t, at, "Stopped")
+	send("fg\n")
+	at = out.waitFor(t, at, "sleep 300")
+	time.Sleep(200 * time.Millisecond)
+	send("\x03")
+	send("echo alive-$((40+2))\n")
+	at = out.waitFor(t, at, "alive-42")
+
+	send("exit 7\n")
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 7 {
+		t.Fatalf("shell exit = %v, want status 7; output:\n%s", err, out.String())
+	}
+}
+
+func TestTerminalRestored(t *testing.T) {
+	p := newProject(t)
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, master)
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"run", "--", "true"},
+		{"run", "--", "sh", "-c", "exit 3"},
+		{"run", "--", "sh", "-c", "kill -9 $$"},
+		{"run", "--", "no-such-command"},
+	} {
+		cmd := p.command(args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+		_ = cmd.Run()
+		after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *after != *before {
+			t.Errorf("after %v the terminal settings changed:\nbefore %+v\nafter  %+v", args, *before, *after)
+		}
+	}
+}
+
+func TestSignalsReachPayload(t *testing.T) {
+	p := newProject(t)
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH} {
+		name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		t.Run(name, func(t *testing.T) {
+			script := fmt.Sprintf(`trap 'echo got-%s; exit 3' %s; echo ready; while :; do sleep 0.05; done`, name, name)
+			cmd := p.command("run", "--", "sh", "-c", script)
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			out := readAll(stdout)
+			out.waitFor(t, 0, "ready")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			out.waitFor(t, 0, "got-"+name)
+			err := cmd.Wait()
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+				t.Errorf("exit = %v, want status 3", err)
+			}
+		})
+	}
+}
+
+func TestDieWithParent(t *testing.T) {
+	p := newProject(t)
+	marker := "4242." + strconv.Itoa(os.Getpid())
+	mountsBefore, _ := os.ReadFile("/proc/self/mountinfo")
+	cmd := p.command("run", "--", "sh", "-c", "sleep "+marker+" & sleep "+marker+"1; wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesWith("sleep "+marker)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(processesWith("sleep " + marker)); n < 2 {
+		t.Fatalf("the payload's processes did not start (%d found)", n)
+	}
+	if ps := p.output(t, "ps"); !strings.Contains(ps, "sleep "+marker) {
+		t.Errorf("sandbox ps does not list the run:\n%s", ps)
+	}
+	killed := time.Now()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for len(processesWith(marker)) > 0 && time.Since(killed) < 5*time.Second {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if left := processesWith(marker); len(left) > 0 {
+		t.Fatalf("processes %v survived the SIGKILL of sandbox", left)
+	}
+	if d := time.Since(killed); d > time.Second {
+		t.Errorf("the sandbox's processes took %v to die, want under a second", d)
+	}
+	mountsAfter, _ := os.ReadFile("/proc/self/mountinfo")
+	if !bytes.Equal(mountsBefore, mountsAfter) {
+		t.Errorf("the host's mount table changed:\nbefore:\n%s\nafter:\n%s", mountsBefore, mountsAfter)
+	}
+	// The dead run's state record goes at the next look, and nothing else
+	// is left in the run-state directory.
+	if ps := p.output(t, "ps"); strings.Contains(ps, marker) {
+		t.Errorf("sandbox ps still lists the killed run:\n%s", ps)
+	}
+	left, _ := filepath.Glob(filepath.Join(p.runtime, "sandbox", "runs", "*"))
+	if len(left) > 0 {
+		t.Errorf("run state left behind: %v", left)
+	}
+}
+
+func TestPipesByteExact(t *testing.T) {
+	p := newProject(t)
+	total := int64(5 << 30)
+	if testing.Short() {
+		total = 256 << 20
+	}
+	cmd := p.command("run", "--", "yes")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Repeat([]byte("y\n"), 32<<10)
+	buf := make([]byte, len(want))
+	var n int64
+	var peakKB int
+	for n < total {
+		if _, err := io.ReadFull(stdout, buf); err != nil {
+			t.Fatalf("after %d bytes: %v", n, err)
+		}
+		if !bytes.Equal(buf, want) {
+			t.Fatalf("corrupt output after %d bytes", n)
+		}
+		n += int64(len(buf))
+		if n%(512<<20) == 0 {
+			peakKB = max(peakKB, vmHWM(cmd.Process.Pid))
+		}
+	}
+	stdout.Close()
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(syscall.SIGPIPE) {
+		t.Errorf("yes ended with %v, want SIGPIPE (141)", err)
+	}
+	t.Logf("%d bytes intact; sandbox peak RSS %d KiB", n, peakKB)
+	if peakKB > 64<<10 {
+		t.Errorf("sandbox peak RSS %d KiB: memory grows with the output", peakKB)
+	}
+}
+
+// vmHWM is a process's peak resident set in KiB.
+func vmHWM(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return kb
+		}
+	}
+	return 0
+}
+
+func TestConcurrentRunsHavePrivateTmp(t *testing.T) {
+	p := newProject(t)
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for _, name := range []string{"first", "second", "third"} {
+		cmd := p.command("run", "--", "sh", "-c", "echo "+name+" > /tmp/who; sleep 0.5; cat /tmp/who; ls /tmp")
+		out := &bytes.Buffer{}
+		cmd.Stdout = out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	for i, name := range []string{"first", "second", "third"} {
+		lines := strings.Fields(outs[i].String())
+		if len(lines) < 1 || lines[0] != name {
+			t.Errorf("run %q read %q from its /tmp", name, outs[i].String())
+		}
+	}
+}
+
+func TestHostSocketsAbsent(t *testing.T) {
+	p := newProject(t)
+	sockPath := filepath.Join(p.runtime, "agent.sock")
+	abstract := "@sandbox-test-" + strconv.Itoa(os.Getpid())
+	for _, addr := range []string{sockPath, abstract} {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Listen(fd, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := p.command("run", "--", "sh", "-c", "test -e "+sockPath+" && echo path-visible; grep -c sandbox-test /proc/net/unix || true; echo done")
+	cmd.Env = append(cmd.Env, "SSH_AUTH_SOCK="+sockPath)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); got != "0\ndone\n" {
+		t.Errorf("inside the sandbox: %q, want neither the socket path nor the abstract socket visible", got)
+	}
+}
+
+func TestNoTerminalInjection(t *testing.T) {
+	p := newProject(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(p.dir, "tiocsti")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(helper, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer tty.Close()
+	out := readAll(master)
+	// Pipe mode on a terminal: the payload gets pipes, never the terminal,
+	// and has no controlling terminal, so TIOCSTI cannot reach the user's
+	// shell. In PTY mode it only reaches the sandbox's own PTY.
+	for _, args := range [][]string{{"run", "-T", "--", "./tiocsti"}, {"run", "-T", "--", "sh", "-c", "./tiocsti </dev/tty"}} {
+		cmd := p.command(args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+		_ = cmd.Run()
+	}
+	time.Sleep(200 * time.Millisecond)
+	got := out.String()
+	if !strings.Contains(got, "tiocsti: inappropriate ioctl") {
+		t.Errorf("the helper did not report ENOTTY:\n%s", got)
+	}
+	if strings.Contains(got, "tiocsti: injected") {
+		t.Errorf("TIOCSTI succeeded in pipe mode:\n%s", got)
+	}
+	// What is left unread on the terminal's input side would run in the
+	// user's shell after sandbox exits.
+	if n, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCINQ); err != nil || n > 0 {
+		t.Errorf("%d bytes were injected into the user's terminal (%v)", n, err)
+	}
+}
