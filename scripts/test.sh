@@ -15,16 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exec go test -count=1 "$@" ./...
 fi
 
-user=sandbox-test
-if ! id "$user" >/dev/null 2>&1; then
-  useradd --create-home --shell /bin/bash "$user"
-fi
-for f in /etc/subuid /etc/subgid; do
-  if ! grep -q "^$user:" "$f" 2>/dev/null; then
-    flag=--add-subuids; [ "$f" = /etc/subgid ] && flag=--add-subgids
-    usermod "$flag" 200000-265535 "$user"
-  fi
-done
+user=$(scripts/test-user.sh)
 
 # The test user must be able to read the tree the tests run in (their
 # testdata); a checkout under /root is not, so test a copy then.

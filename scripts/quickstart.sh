@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make shell`: on a fresh Debian or Ubuntu machine, installs what sandbox
+# needs (uidmap, via sudo when not root), builds it, shows what the host
+# offers, and opens a sandbox shell in this repository on the built-in
+# default profile. Pass arguments to run a command instead:
+#   scripts/quickstart.sh run -- go version
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh run
+if ! command -v go >/dev/null; then
+  echo "sandbox: Go is not installed: install Go 1.22 or newer (https://go.dev/dl, or apt-get install golang-go)" >&2
+  exit 1
+fi
+make --no-print-directory build >/dev/null
+bin/sandbox doctor || true
+echo
+if [ $# -eq 0 ]; then
+  exec bin/sandbox shell
+fi
+exec bin/sandbox "$@"
