@@ -12,7 +12,7 @@ import (
 // Delegation is what this process may do with cgroup v2.
 type Delegation struct {
 	Mount       string   // where cgroup2 is mounted; "" when not at all
-	Dir         string   // this process's cgroup directory
+	Dir         string   // the cgroup sandboxes are created under: ours, or the parent of our supervisor leaf
 	Controllers []string // controllers available in Dir (cgroup.controllers)
 	Writable    bool     // whether we may create children and enable controllers
 }
@@ -52,6 +52,11 @@ func Detect() (Delegation, error) {
 		return d, err
 	}
 	d.Dir = filepath.Join(d.Mount, rel)
+	if filepath.Base(d.Dir) == Supervisor {
+		// An earlier run moved this process's ancestors into the
+		// supervisor leaf; sandboxes go beside it, under its parent.
+		d.Dir = filepath.Dir(d.Dir)
+	}
 	b, err := os.ReadFile(filepath.Join(d.Dir, "cgroup.controllers"))
 	if err != nil {
 		return d, fmt.Errorf("reading controllers: %w", err)

@@ -17,28 +17,22 @@ import (
 // (openat2 RESOLVE_IN_ROOT), so symlinks planted in writable directories
 // cannot redirect a mount outside it.
 //
+// A host whose root is the initial ramfs (rootfs) cannot pivot_root at all;
+// there the new root is assembled on scratch, an empty directory the caller
+// made for this run, and moved onto / with MS_MOVE and chroot, as
+// switch_root does.
+//
 // Must be called in a new mount namespace, with CAP_SYS_ADMIN in the user
 // namespace that owns it, from a locked OS thread.
-func Build(plan Plan) error {
+func Build(plan Plan, scratch string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
 	}
-	const base = "/tmp"
-	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
-		return &Error{Op: "mount tmpfs", Target: base, Err: err}
-	}
-	for _, d := range []string{base + "/oldroot", base + "/newroot"} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := pivot(base, "oldroot"); err != nil {
+	host, root, onRootfs, err := scratchRoot(scratch)
+	if err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", "/newroot", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
-		return &Error{Op: "mount tmpfs", Target: "/newroot", Err: err}
-	}
-	b, err := newBuilder("/oldroot", "/newroot")
+	b, err := newBuilder(host, root)
 	if err != nil {
 		return err
 	}
@@ -48,15 +42,66 @@ func Build(plan Plan) error {
 			return err
 		}
 	}
-	if err := unix.Unmount("/oldroot", unix.MNT_DETACH); err != nil {
-		return &Error{Op: "umount2 MNT_DETACH", Target: "/oldroot", Err: err}
-	}
-	if err := pivot("/newroot", "."); err != nil {
-		return err
+	if onRootfs {
+		if err := switchRoot(root); err != nil {
+			return err
+		}
+	} else {
+		if err := unix.Unmount(host, unix.MNT_DETACH); err != nil {
+			return &Error{Op: "umount2 MNT_DETACH", Target: host, Err: err}
+		}
+		if err := pivot(root, "."); err != nil {
+			return err
+		}
 	}
 	// The root tmpfs holds only mountpoints and symlinks; writes elsewhere
 	// than the writable mounts must fail with EROFS, as on the host.
 	return setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, false)
+}
+
+// scratchRoot mounts the tmpfs the new root is built on and says where the
+// host's tree and the new root are.
+func scratchRoot(scratch string) (host, root string, onRootfs bool, err error) {
+	const base = "/tmp"
+	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return "", "", false, &Error{Op: "mount tmpfs", Target: base, Err: err}
+	}
+	for _, d := range []string{base + "/oldroot", base + "/newroot"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return "", "", false, err
+		}
+	}
+	err = pivot(base, "oldroot")
+	if errors.Is(err, unix.EINVAL) && scratch != "" {
+		if err := unix.Unmount(base, unix.MNT_DETACH); err != nil {
+			return "", "", false, &Error{Op: "umount2 MNT_DETACH", Target: base, Err: err}
+		}
+		if err := unix.Mount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return "", "", false, &Error{Op: "mount tmpfs", Target: scratch, Err: err}
+		}
+		return "/", scratch, true, nil
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	if err := unix.Mount("tmpfs", "/newroot", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return "", "", false, &Error{Op: "mount tmpfs", Target: "/newroot", Err: err}
+	}
+	return "/oldroot", "/newroot", false, nil
+}
+
+// switchRoot moves root onto / and enters it (util-linux switch_root).
+func switchRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return &os.PathError{Op: "chdir", Path: root, Err: err}
+	}
+	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+		return &Error{Op: "mount MS_MOVE", Source: root, Target: "/", Err: err}
+	}
+	if err := unix.Chroot("."); err != nil {
+		return &os.PathError{Op: "chroot", Path: root, Err: err}
+	}
+	return unix.Chdir("/")
 }
 
 // pivot makes dir the root, with the old root at dir/putOld; putOld "."
@@ -118,6 +163,14 @@ func (b *builder) run(op Op) error {
 			// some hosts (nested containers) lack it. The host's, read-only,
 			// is the same view minus our network devices.
 			return b.bind("/sys", op.Target, attrs)
+		}
+		return nil
+	case Cgroup2:
+		// Rooted at the sandbox's own cgroup (its cgroup namespace), so
+		// tools that size themselves from memory.max or cpu.max (Go,
+		// the JVM) see its limits. A host without cgroup v2 has none.
+		if err := b.fs("cgroup2", op, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC); err != nil && !errors.Is(err, unix.ENODEV) {
+			return err
 		}
 		return nil
 	case Mask:

@@ -22,6 +22,7 @@ const (
 	Sysfs   Kind = "sysfs"   // a fresh sysfs, falling back to a bind of the host's
 	Devpts  Kind = "devpts"  // a private devpts instance with its own ptmx
 	Mqueue  Kind = "mqueue"  // POSIX message queues of the ipc namespace
+	Cgroup2 Kind = "cgroup2" // the cgroup namespace's view of cgroup v2, if the host has it
 	Mask    Kind = "mask"    // hide Target if it exists: empty tmpfs or /dev/null
 	RO      Kind = "ro"      // make Target read-only if it exists
 	Symlink Kind = "symlink" // a symlink at Target pointing to Source
@@ -98,7 +99,8 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
 	p = append(p, devOps()...)
-	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
+	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true},
+		Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
 	if o.HomeDir != "" {
 		p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
 	} else {

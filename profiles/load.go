@@ -154,6 +154,20 @@ func checkValue(v any, t reflect.Type, path []string, report reportFunc) {
 		if _, ok := v.(string); !ok {
 			wrong("a string")
 		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			wrong("true or false")
+		}
+	case reflect.Int, reflect.Int64:
+		if _, ok := v.(int64); !ok {
+			wrong("an integer")
+		}
+	case reflect.Float64:
+		_, isFloat := v.(float64)
+		_, isInt := v.(int64)
+		if !isFloat && !isInt {
+			wrong("a number")
+		}
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {

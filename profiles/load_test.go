@@ -145,3 +145,63 @@ func TestEditDistance(t *testing.T) {
 		t.Errorf("closest(zzzzzz) = %q, want none", got)
 	}
 }
+
+func TestLimits(t *testing.T) {
+	p, err := Parse("sandbox.toml", []byte(`
+[limits]
+memory = "2GiB"
+memory_swap = "0"
+cpus = 1.5
+cpu_weight = 100
+pids = 512
+io_weight = 50
+required = false
+timeout = "30m"
+[limits.rlimits]
+nofile = 4096
+core = 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := p.Limits
+	if l.Memory != "2GiB" || l.CPUs != 1.5 || l.Pids != 512 || l.Required || l.Rlimits["nofile"] != 4096 || !l.NeedsCgroup() {
+		t.Errorf("limits = %+v", l)
+	}
+	if !Defaults().Limits.Required || Defaults().Limits.NeedsCgroup() {
+		t.Errorf("default limits = %+v, want required and none set", Defaults().Limits)
+	}
+	if p, err := Parse("x.toml", []byte("[limits]\ncpus = 2\n")); err != nil || p.Limits.CPUs != 2 {
+		t.Errorf("cpus = 2 (an integer): %v, %v", p, err)
+	}
+	for src, want := range map[string]string{
+		"[limits]\nmemory = \"lots\"\n":           `x.toml:2:1: limits.memory: "lots" is not a size`,
+		"[limits]\ncpus = \"1\"\n":                `limits.cpus must be a number, not a string`,
+		"[limits]\npids = -3\n":                   `limits.pids -3 is negative`,
+		"[limits]\ntimeout = \"soon\"\n":          `limits.timeout "soon" is not a positive duration`,
+		"[limits]\nrequired = \"yes\"\n":          `limits.required must be true or false`,
+		"[limits.rlimits]\nnofiles = 10\n":        `x.toml:2:1: limits.rlimits: unknown resource "nofiles"`,
+		"[limits]\ncpu_weight = 0\ncpus = 2000\n": `limits.cpus 2000 is out of range`,
+	} {
+		_, err := Parse("x.toml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", src, err, want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "512": 512, "2GiB": 2 << 30, "512M": 512 << 20, "1.5G": 3 << 29, "1kb": 1000, "64 MiB": 64 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v, want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1G", "2 bananas", "1e3"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", in)
+		}
+	}
+	if got := FormatSize(2 << 30); got != "2GiB" {
+		t.Errorf("FormatSize = %q", got)
+	}
+}

@@ -45,6 +45,10 @@ type Overrides struct {
 	Workdir  string
 	User     string
 	Hostname string
+	Memory   string  // --memory
+	CPUs     float64 // --cpus
+	Pids     int     // --pids
+	Timeout  string  // --timeout
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -74,6 +78,18 @@ func (p *Profile) Apply(o Overrides) error {
 	}
 	if o.Hostname != "" {
 		p.Hostname = o.Hostname
+	}
+	if o.Memory != "" {
+		p.Limits.Memory = o.Memory
+	}
+	if o.CPUs != 0 {
+		p.Limits.CPUs = o.CPUs
+	}
+	if o.Pids != 0 {
+		p.Limits.Pids = o.Pids
+	}
+	if o.Timeout != "" {
+		p.Limits.Timeout = o.Timeout
 	}
 	return p.Validate()
 }

@@ -29,6 +29,38 @@ type Profile struct {
 	Mounts []Mount `toml:"mount" json:"mount,omitempty"`
 	// Network describes the sandbox's network.
 	Network Network `toml:"network" json:"network"`
+	// Limits are resource limits.
+	Limits Limits `toml:"limits" json:"limits"`
+}
+
+// Limits is the [limits] table. Zero values mean "no limit".
+type Limits struct {
+	// Memory is memory.max, e.g. "2GiB"; exceeding it kills the payload.
+	Memory string `toml:"memory,omitempty" json:"memory,omitempty"`
+	// MemorySwap is memory.swap.max, e.g. "0".
+	MemorySwap string `toml:"memory_swap,omitempty" json:"memory_swap,omitempty"`
+	// CPUs is the CPU bandwidth in CPUs: 1.5 is cpu.max "150000 100000".
+	CPUs float64 `toml:"cpus,omitempty" json:"cpus,omitempty"`
+	// CPUWeight is cpu.weight, 1-10000.
+	CPUWeight int `toml:"cpu_weight,omitempty" json:"cpu_weight,omitempty"`
+	// Pids is pids.max.
+	Pids int `toml:"pids,omitempty" json:"pids,omitempty"`
+	// IOWeight is io.weight, 1-10000.
+	IOWeight int `toml:"io_weight,omitempty" json:"io_weight,omitempty"`
+	// Required makes a limit that cannot be enforced an error (default)
+	// rather than a warning.
+	Required bool `toml:"required" json:"required"`
+	// Timeout is a wall-clock limit for run, e.g. "30m": SIGTERM, then
+	// SIGKILL after a grace period, exit status 124.
+	Timeout string `toml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Rlimits are setrlimit(2) values by name (nofile, nproc, core, stack,
+	// ...); -1 is unlimited. No cgroup needed.
+	Rlimits map[string]int64 `toml:"rlimits,omitempty" json:"rlimits,omitempty"`
+}
+
+// NeedsCgroup reports whether any limit needs a cgroup.
+func (l Limits) NeedsCgroup() bool {
+	return l.Memory != "" || l.MemorySwap != "" || l.CPUs != 0 || l.CPUWeight != 0 || l.Pids != 0 || l.IOWeight != 0
 }
 
 // Mount is one [[mount]] table.

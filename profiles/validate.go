@@ -82,6 +82,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 			bad(at("mode"), `write mode = "ro" or mode = "rw"`, "mount mode %q is not one of \"ro\", \"rw\"", m.Mode)
 		}
 	}
+	p.Limits.validate(bad)
 	if p.Network.Mode != "none" {
 		bad([]string{"network", "mode"}, `write mode = "none"; other network modes are not available in this version`, "network mode %q is not supported", p.Network.Mode)
 	}

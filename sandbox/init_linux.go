@@ -101,7 +101,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return 0, os.NewSyscallError("sethostname", err)
 	}
-	if err := mounts.Build(spec.Mounts); err != nil {
+	if err := mounts.Build(spec.Mounts, spec.Scratch); err != nil {
 		return 0, fmt.Errorf("building the root filesystem: %w", err)
 	}
 	if err := loopbackUp(); err != nil {
@@ -114,6 +114,16 @@ func initStage2(sock syncSocket) (int, error) {
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return 0, os.NewSyscallError("prctl PR_SET_DUMPABLE", err)
+	}
+	for _, rl := range spec.Process.Rlimits {
+		// syscall.Setrlimit, not unix: it also tells the Go runtime not to
+		// restore its own RLIMIT_NOFILE in the children it starts.
+		if err := syscall.Setrlimit(rl.Resource, &syscall.Rlimit{Cur: rl.Max, Max: rl.Max}); err != nil {
+			return 0, &SetupError{
+				Msg: fmt.Sprintf("setting rlimit %s to %d: %v", rl.Name, rl.Max, err),
+				Fix: "a hard limit can only be lowered without privilege: check `ulimit -H` on the host",
+			}
+		}
 	}
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, forwardedSignals...)

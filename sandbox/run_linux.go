@@ -3,18 +3,17 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"sandbox/console"
+	"sandbox/cgroup"
 	"sandbox/userns"
 )
 
@@ -23,20 +22,69 @@ type RunOptions struct {
 	Spec    *Spec
 	Mapping *userns.Mapping
 	Project string
+	// Cgroup, if set, is the cgroup the sandbox starts in (CLONE_INTO_CGROUP);
+	// Run destroys it at the end.
+	Cgroup *cgroup.Manager
+	// Timeout, if set, ends the run: SIGTERM, then SIGKILL after
+	// TimeoutGrace; the exit status is then 124.
+	Timeout time.Duration
 	// Stdin, Stdout and Stderr are the user's side; nil means os.Std*.
 	Stdin, Stdout, Stderr *os.File
 }
 
+// TimeoutGrace is how long a timed-out payload has between SIGTERM and
+// SIGKILL (docker stop's default).
+const TimeoutGrace = 10 * time.Second
+
+// ExitTimeout is the exit status of a run ended by its timeout, as
+// timeout(1) has it.
+const ExitTimeout = 124
+
+// Result is how a run ended.
+type Result struct {
+	Code     int           `json:"exit_code"`
+	Duration time.Duration `json:"-"`
+	TimedOut bool          `json:"timed_out"`
+	// OOMKilled: the kernel killed a process for exceeding memory.max.
+	OOMKilled bool          `json:"oom_killed"`
+	Stats     *cgroup.Stats `json:"cgroup,omitempty"`
+}
+
 // Run starts the sandbox Spec describes, waits for its payload and returns
-// the payload's exit code (128+n for signal n). An error means the sandbox
-// could not be set up, or the payload could not be started (*ExecError).
-func Run(o RunOptions) (int, error) {
+// how it ended: its exit code (128+n for signal n, 124 for the timeout).
+// An error means the sandbox could not be set up, or the payload could not
+// be started (*ExecError).
+func Run(o RunOptions) (*Result, error) {
+	start := time.Now()
+	res := &Result{}
+	if o.Cgroup != nil {
+		defer func() {
+			if err := o.Cgroup.Destroy(); err != nil {
+				slog.Warn("removing the sandbox's cgroup", "err", err)
+			}
+		}()
+	}
+	code, err := run(o, res)
+	res.Code, res.Duration = code, time.Since(start)
+	if o.Cgroup != nil {
+		st := o.Cgroup.Stats()
+		res.Stats = &st
+		res.OOMKilled = st.OOMKills > 0
+	}
+	if res.TimedOut {
+		res.Code = ExitTimeout
+	}
+	return res, err
+}
+
+func run(o RunOptions, res *Result) (int, error) {
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
 	rec, err := register(RunInfo{PID: os.Getpid(), Project: o.Project, Args: o.Spec.Process.Args, Started: time.Now()})
 	if err != nil {
 		return 0, err
 	}
 	defer rec.release()
+	o.Spec.Scratch = rec.scratch
 
 	// 1. Start init in new namespaces.
 	parentEnd, childEnd, err := newSocketPair()
@@ -60,6 +108,14 @@ func Run(o RunOptions) (int, error) {
 			syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWCGROUP,
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true, // the terminal's signals reach the payload once, through us
+	}
+	if o.Cgroup != nil {
+		dir, err := o.Cgroup.Open()
+		if err != nil {
+			return 0, err
+		}
+		defer dir.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
 	}
 	initDone, err := startLocked(cmd)
 	childEnd.Close()
@@ -96,8 +152,18 @@ func Run(o RunOptions) (int, error) {
 	msgs := receive(sock)
 	var term *terminal
 	defer func() { term.close() }()
+	var timeout, grace <-chan time.Time
+	if o.Timeout > 0 {
+		timeout = time.After(o.Timeout)
+	}
 	for {
 		select {
+		case <-timeout:
+			res.TimedOut = true
+			_ = unix.Kill(pid, unix.SIGTERM)
+			grace = time.After(TimeoutGrace)
+		case <-grace:
+			_ = unix.Kill(pid, unix.SIGKILL)
 		case sig := <-sigs:
 			if sig == unix.SIGWINCH && term != nil {
 				term.resize()
@@ -195,66 +261,4 @@ func receive(sock syncSocket) <-chan received {
 		}
 	}()
 	return ch
-}
-
-// terminal connects the user's terminal to the PTY master from init.
-type terminal struct {
-	master  *os.File
-	user    *os.File // the user's terminal, if stdin is one
-	raw     *console.State
-	outDone chan struct{}
-	once    sync.Once
-}
-
-func attachTerminal(master, stdin, stdout *os.File) (*terminal, error) {
-	if master == nil {
-		return nil, errors.New("init sent no pty master")
-	}
-	t := &terminal{master: master, outDone: make(chan struct{})}
-	if console.IsTerminal(int(stdin.Fd())) {
-		raw, err := console.MakeRaw(int(stdin.Fd()))
-		if err != nil {
-			return nil, fmt.Errorf("setting the terminal to raw mode: %w", err)
-		}
-		t.user, t.raw = stdin, raw
-		t.resize()
-	}
-	go func() { _, _ = io.Copy(master, stdin) }()
-	go func() {
-		// EIO once every slave fd is closed: the end of the output.
-		_, _ = io.Copy(stdout, master)
-		close(t.outDone)
-	}()
-	return t, nil
-}
-
-func (t *terminal) resize() {
-	if t == nil || t.user == nil {
-		return
-	}
-	if size, err := console.GetSize(int(t.user.Fd())); err == nil {
-		_ = console.SetSize(int(t.master.Fd()), size)
-	}
-}
-
-// drain waits for the payload's last output to be copied out.
-func (t *terminal) drain() {
-	if t == nil {
-		return
-	}
-	select {
-	case <-t.outDone:
-	case <-time.After(2 * time.Second):
-	}
-}
-
-// close restores the user's terminal; safe on every exit path.
-func (t *terminal) close() {
-	if t == nil {
-		return
-	}
-	t.once.Do(func() {
-		_ = t.raw.Restore()
-		t.master.Close()
-	})
 }

@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"sandbox/cgroup"
 	"sandbox/console"
 	"sandbox/profiles"
 	"sandbox/userns"
@@ -21,17 +23,19 @@ type Session struct {
 	// workdir ("."), a Cwd inside the project is kept, so that
 	// `cd pkg && sandbox run -- go test .` runs in pkg.
 	Cwd string
+	// Warn prints a warning for the user (a limit that is not enforced).
+	Warn func(string)
 }
 
 // Run resolves the session against this host and runs it.
-func (s Session) Run() (int, error) {
+func (s Session) Run() (*Result, error) {
 	host, err := CurrentHost()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	mapping, err := userns.NewMapping(host.Name, host.UID, host.GID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	p := *s.Profile
 	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
@@ -46,7 +50,18 @@ func (s Session) Run() (int, error) {
 		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host,
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project})
+	spec.Process.Rlimits = rlimits(p.Limits)
+	var cg *cgroup.Manager
+	if p.Limits.NeedsCgroup() {
+		cg, err = acquireCgroup(p.Limits, s.Warn)
+		if errors.Is(err, errReexec) {
+			return nil, reexecInScope()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Timeout: parseTimeout(p.Limits)})
 }

@@ -24,6 +24,9 @@ type Spec struct {
 	// SetGroups is false in the single-id layout, where setgroups(2) is
 	// denied.
 	SetGroups bool `json:"setgroups"`
+	// Scratch is an empty host directory the root can be built on where
+	// pivot_root is impossible (a host running from its initramfs).
+	Scratch string `json:"scratch,omitempty"`
 }
 
 // Process is the payload.
@@ -35,6 +38,14 @@ type Process struct {
 	GID      int          `json:"gid"`
 	Terminal bool         `json:"terminal"`
 	Size     console.Size `json:"size"`
+	Rlimits  []Rlimit     `json:"rlimits,omitempty"`
+}
+
+// Rlimit is one setrlimit(2) value; Max is also the soft limit.
+type Rlimit struct {
+	Resource int    `json:"resource"`
+	Name     string `json:"name"`
+	Max      uint64 `json:"max"`
 }
 
 // Validate checks the invariants init relies on.

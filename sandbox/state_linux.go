@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,8 +44,10 @@ type RunInfo struct {
 
 // record is a run's state file, flock-ed by its `sandbox` process for as
 // long as it runs: a file whose lock can be taken belongs to a dead run.
+// Beside it, PID.root is the run's empty scratch directory (Spec.Scratch).
 type record struct {
-	f *os.File
+	f       *os.File
+	scratch string
 }
 
 func runsDir() (string, error) {
@@ -78,11 +81,17 @@ func register(info RunInfo) (*record, error) {
 		f.Close()
 		return nil, err
 	}
-	return &record{f: f}, nil
+	scratch := strings.TrimSuffix(p, ".json") + ".root"
+	if err := os.Mkdir(scratch, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		f.Close()
+		return nil, err
+	}
+	return &record{f: f, scratch: scratch}, nil
 }
 
 // release removes the record; the lock goes with the file.
 func (r *record) release() {
+	os.Remove(r.scratch)
 	os.Remove(r.f.Name())
 	r.f.Close()
 }
@@ -102,6 +111,7 @@ func List() ([]RunInfo, error) {
 			continue
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+			os.Remove(strings.TrimSuffix(p, ".json") + ".root")
 			os.Remove(p) // nobody holds it: its run is gone
 			f.Close()
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sandbox/cgroup"
 	"sandbox/internal/testenv"
 )
 
@@ -19,7 +20,7 @@ import (
 // puts a copy named "sandbox" on PATH, and a copy started as "sandbox"
 // (including its re-execution as the sandbox's init) runs main.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti})
+	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "hog": hog, "forkbomb": forkbomb})
 }
 
 // namespaces are the requirements of every test that starts a sandbox.
@@ -37,6 +38,10 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("%v (SANDBOX_TEST_REQUIRE_ALL=1 forbids skipping)", err)
 				}
 				return err == nil, nil
+			case "cgroup2":
+				// A delegated cgroup v2 with the controllers limits use.
+				d, err := cgroup.Detect()
+				return err == nil && cgroup.Check(d, cgroup.Limits{MemoryMax: 1, CPUs: 1, PidsMax: 1}) == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -47,6 +47,7 @@ func newProfileShowCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
+	o.addLimitFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -45,7 +47,17 @@ type runOptions struct {
 	ephemeral bool
 	tty       bool
 	noTTY     bool
+	json      bool
 	args      []string
+}
+
+// addLimitFlags adds the flags that override [limits].
+func (o *profileOptions) addLimitFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.overrides.Memory, "memory", "", "memory limit, e.g. 2GiB (memory.max)")
+	f.Float64Var(&o.overrides.CPUs, "cpus", 0, "CPU limit in CPUs, e.g. 1.5 (cpu.max)")
+	f.IntVar(&o.overrides.Pids, "pids", 0, "process limit (pids.max)")
+	f.StringVar(&o.overrides.Timeout, "timeout", "", "wall-clock limit, e.g. 30m: SIGTERM, then SIGKILL after 10s; exit status 124")
 }
 
 const precedence = `
@@ -77,6 +89,8 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home instead of the project's persistent one")
 	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the command a PTY even when not on a terminal")
 	cmd.Flags().BoolVarP(&o.noTTY, "no-tty", "T", false, "use pipes even on a terminal")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
+	o.addLimitFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
 	return cmd
 }
@@ -93,6 +107,7 @@ func newShellCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
+	o.addLimitFlags(cmd)
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home instead of the project's persistent one")
 	return cmd
 }
@@ -103,15 +118,31 @@ func (o *runOptions) run(terminal bool) error {
 		return err
 	}
 	cwd, _ := os.Getwd()
-	code, err := sandbox.Session{
+	res, err := sandbox.Session{
 		Profile: p, Project: src.Project, Args: o.args, Terminal: terminal,
 		Ephemeral: o.ephemeral, Cwd: cwd,
+		Warn: func(msg string) { fmt.Fprintf(os.Stderr, "sandbox: warning: %s\n", msg) },
 	}.Run()
 	if err != nil {
 		return err
 	}
-	if code != 0 {
-		return &sandbox.ExitError{Code: code}
+	switch {
+	case res.TimedOut:
+		fmt.Fprintf(os.Stderr, "sandbox: timed out after %s\n", p.Limits.Timeout)
+	case res.OOMKilled:
+		fmt.Fprintf(os.Stderr, "sandbox: killed: memory limit %s exceeded\n", p.Limits.Memory)
+	}
+	if o.json {
+		summary := struct {
+			*sandbox.Result
+			DurationMS int64 `json:"duration_ms"`
+		}{res, res.Duration.Milliseconds()}
+		if err := json.NewEncoder(os.Stderr).Encode(summary); err != nil {
+			return err
+		}
+	}
+	if res.Code != 0 {
+		return &sandbox.ExitError{Code: res.Code}
 	}
 	return nil
 }

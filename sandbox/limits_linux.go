@@ -1,0 +1,127 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/cgroup"
+	"sandbox/profiles"
+)
+
+// rlimitResources maps [limits.rlimits] names to resources.
+var rlimitResources = map[string]int{
+	"as": unix.RLIMIT_AS, "core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU, "data": unix.RLIMIT_DATA,
+	"fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS, "memlock": unix.RLIMIT_MEMLOCK,
+	"msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE, "nofile": unix.RLIMIT_NOFILE,
+	"nproc": unix.RLIMIT_NPROC, "rss": unix.RLIMIT_RSS, "rtprio": unix.RLIMIT_RTPRIO,
+	"sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
+}
+
+// rlimits turns the profile's [limits.rlimits] into Spec values.
+func rlimits(l profiles.Limits) []Rlimit {
+	var out []Rlimit
+	for name, v := range l.Rlimits {
+		max := uint64(v)
+		if v < 0 {
+			max = math.MaxUint64 // RLIM_INFINITY
+		}
+		out = append(out, Rlimit{Resource: rlimitResources[name], Name: name, Max: max})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// cgroupLimits converts the profile's limits; profiles.Validate has
+// checked the sizes.
+func cgroupLimits(l profiles.Limits) cgroup.Limits {
+	var c cgroup.Limits
+	if l.Memory != "" {
+		c.MemoryMax, _ = profiles.ParseSize(l.Memory)
+	}
+	if l.MemorySwap != "" {
+		c.MemorySwapMax, _ = profiles.ParseSize(l.MemorySwap)
+		c.SwapSet = true
+	}
+	c.CPUs, c.CPUWeight, c.PidsMax, c.IOWeight = l.CPUs, l.CPUWeight, l.Pids, l.IOWeight
+	return c
+}
+
+// ScopeEnv marks a sandbox process that systemd-run already placed in a
+// delegated scope, so it does not ask again.
+const ScopeEnv = "_SANDBOX_SCOPE"
+
+// errReexec means the run must start over inside a systemd scope.
+var errReexec = errors.New("re-executing in a delegated systemd scope")
+
+// acquireCgroup finds the cgroup for a run with limits l, in order: the
+// delegated subtree we are in; a transient systemd user scope with
+// Delegate=yes (errReexec: the caller re-executes through systemd-run);
+// else an error naming what is missing, or with required = false a
+// warning and no cgroup.
+func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
+	limits := cgroupLimits(l)
+	d, err := cgroup.Detect()
+	if err != nil {
+		d = cgroup.Delegation{}
+	}
+	checkErr := cgroup.Check(d, limits)
+	if checkErr == nil {
+		return cgroup.New(d, "sandbox-"+strconv.Itoa(os.Getpid()), limits)
+	}
+	if os.Getenv(ScopeEnv) == "" && systemdUserManager() {
+		return nil, errReexec
+	}
+	if l.Required {
+		return nil, checkErr
+	}
+	warn(checkErr.Error() + "; running without them (required = false)")
+	return nil, nil
+}
+
+// systemdUserManager reports whether `systemd-run --user` can work: the
+// tool exists and the user manager's private socket or bus is there.
+func systemdUserManager() bool {
+	if _, err := exec.LookPath("systemd-run"); err != nil {
+		return false
+	}
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	for _, p := range []string{filepath.Join(rt, "systemd", "private"), filepath.Join(rt, "bus")} {
+		if fi, err := os.Stat(p); rt != "" && err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// reexecInScope replaces this process with `systemd-run --user --scope -p
+// Delegate=yes` running the same sandbox command, which then finds itself in
+// a delegated cgroup (podman does the same over D-Bus).
+func reexecInScope() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tool, err := exec.LookPath("systemd-run")
+	if err != nil {
+		return err
+	}
+	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
+	env := append(os.Environ(), ScopeEnv+"=1")
+	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
+}
+
+// parseTimeout is the profile's timeout; Validate has checked it.
+func parseTimeout(l profiles.Limits) time.Duration {
+	d, _ := time.ParseDuration(l.Timeout)
+	return d
+}
