@@ -10,14 +10,16 @@ type MissingError struct {
 	Controllers []string // the controllers the limits need but lack
 	Dir         string   // the cgroup that was checked; "" without cgroup v2
 	Available   []string // what Dir offers
-	Writable    bool
+	// Unavailable: Dir lacks the controllers; otherwise it has them but
+	// is not delegated to us (not writable).
+	Unavailable bool
 }
 
 func (e *MissingError) Error() string {
 	switch {
 	case e.Dir == "":
 		return fmt.Sprintf("cannot enforce limits: no cgroup v2 hierarchy (controllers needed: %s)", strings.Join(e.Controllers, " "))
-	case !e.Writable && len(e.Available) > 0:
+	case !e.Unavailable:
 		return fmt.Sprintf("cannot enforce limits: cgroup %s is not delegated to you (controllers needed: %s)", e.Dir, strings.Join(e.Controllers, " "))
 	}
 	return fmt.Sprintf("cannot enforce limits: controllers %s are not delegated to %s (it offers [%s])",

@@ -36,10 +36,11 @@ func Check(d Delegation, l Limits) error {
 		}
 	}
 	if d.Mount == "" || len(missing) > 0 || !d.Writable {
-		if len(missing) == 0 {
+		unavailable := len(missing) > 0
+		if !unavailable {
 			missing = need
 		}
-		return &MissingError{Controllers: missing, Dir: d.Dir, Available: d.Controllers, Writable: d.Writable}
+		return &MissingError{Controllers: missing, Dir: d.Dir, Available: d.Controllers, Unavailable: unavailable}
 	}
 	return nil
 }
