@@ -20,43 +20,44 @@ import (
 // A host whose root is the initial ramfs (rootfs) cannot pivot_root at all;
 // there the new root is assembled on scratch, an empty directory the caller
 // made for this run, and moved onto / with MS_MOVE and chroot, as
-// switch_root does.
+// switch_root does; chrooted is then true, and the caller must not give
+// the payload CAP_SYS_CHROOT, with which it could climb out.
 //
 // Must be called in a new mount namespace, with CAP_SYS_ADMIN in the user
 // namespace that owns it, from a locked OS thread.
-func Build(plan Plan, scratch string) error {
+func Build(plan Plan, scratch string) (chrooted bool, err error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
+		return false, &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
 	}
 	host, root, onRootfs, err := scratchRoot(scratch)
 	if err != nil {
-		return err
+		return false, err
 	}
 	b, err := newBuilder(host, root)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer b.close()
 	for _, op := range plan {
 		if err := b.run(op); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if onRootfs {
 		if err := switchRoot(root); err != nil {
-			return err
+			return true, err
 		}
 	} else {
 		if err := unix.Unmount(host, unix.MNT_DETACH); err != nil {
-			return &Error{Op: "umount2 MNT_DETACH", Target: host, Err: err}
+			return false, &Error{Op: "umount2 MNT_DETACH", Target: host, Err: err}
 		}
 		if err := pivot(root, "."); err != nil {
-			return err
+			return false, err
 		}
 	}
 	// The root tmpfs holds only mountpoints and symlinks; writes elsewhere
 	// than the writable mounts must fail with EROFS, as on the host.
-	return setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, false)
+	return onRootfs, setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, false)
 }
 
 // scratchRoot mounts the tmpfs the new root is built on and says where the

@@ -101,8 +101,15 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return 0, os.NewSyscallError("sethostname", err)
 	}
-	if err := mounts.Build(spec.Mounts, spec.Scratch); err != nil {
+	chrooted, err := mounts.Build(spec.Mounts, spec.Scratch)
+	if err != nil {
 		return 0, fmt.Errorf("building the root filesystem: %w", err)
+	}
+	if chrooted && spec.Process.UID == 0 {
+		return 0, &SetupError{
+			Msg: "user = \"root\" is refused on a host running from its initramfs: without pivot_root the sandbox is a chroot that uid 0 could leave",
+			Fix: "use user = \"self\" here",
+		}
 	}
 	if err := loopbackUp(); err != nil {
 		return 0, err

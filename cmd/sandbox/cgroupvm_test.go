@@ -179,3 +179,14 @@ func forkbomb() {
 		}
 	}
 }
+
+// The VM runs from its initramfs, where the root is a chroot: uid 0 inside
+// is refused rather than given a way out.
+func TestCgroupVMRootRefusedWithoutPivot(t *testing.T) {
+	p := requireVM(t)
+	cmd := p.command("run", "--user", "root", "--", "true")
+	out, err := cmd.CombinedOutput()
+	if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != 125 || !strings.Contains(string(out), "refused on a host running from its initramfs") {
+		t.Errorf("root on rootfs: %v\n%s", err, out)
+	}
+}
