@@ -65,7 +65,9 @@ func TestParseErrors(t *testing.T) {
 		{"proc target", "[[mount]]\nsource = \"/a\"\ntarget = \"/proc/sys\"\n", []string{"would cover the sandbox's own /proc"}, ""},
 		{"bad user", "user = \"admin\"\n", []string{"sandbox.toml:1:1: user \"admin\""}, `user = "self"`},
 		{"bad workdir", "workdir = \"../up\"\n", []string{"sandbox.toml:1:1: workdir \"../up\" is not inside the project"}, ""},
-		{"bad network", "[network]\nmode = \"slirp\"\n", []string{"sandbox.toml:2:1: network mode \"slirp\""}, ""},
+		{"bad network", "[network]\nmode = \"tap\"\n", []string{"sandbox.toml:2:1: network mode \"tap\""}, ""},
+		{"ports without slirp", "[network]\nports = [\"8080:80\"]\n", []string{"sandbox.toml:2:1: network.ports in mode \"none\""}, "slirp"},
+		{"bad host", "[network]\nmode = \"proxy\"\n[network.hosts]\n\"a.test\" = \"nope\"\n", []string{"sandbox.toml:4:1: network.hosts"}, ""},
 		{"tmpfs with source", "[[mount]]\ntype = \"tmpfs\"\nsource = \"/a\"\ntarget = \"/x\"\n", []string{"sandbox.toml:3:1:", "takes no source"}, ""},
 	}
 	for _, tt := range tests {

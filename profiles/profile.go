@@ -78,9 +78,34 @@ type Mount struct {
 
 // Network is the [network] table.
 type Network struct {
-	// Mode is "none": a private network namespace with only loopback up.
+	// Mode is "none" (loopback only), "slirp" (own address, route and DNS
+	// through pasta or slirp4netns), "host" (the host's network) or
+	// "proxy" (no route out; an allowlisting HTTP/SOCKS5 proxy).
 	Mode string `toml:"mode" json:"mode"`
+	// Backend forces "pasta" or "slirp4netns" in slirp mode.
+	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	// Ports forward host ports into the sandbox: "[ip:]hostport:port[/proto]".
+	Ports []string `toml:"ports,omitempty" json:"ports,omitempty"`
+	// AllowHostLoopback lets the sandbox reach the host's 127.0.0.1 at the
+	// gateway address (slirp mode).
+	AllowHostLoopback bool `toml:"allow_host_loopback" json:"allow_host_loopback"`
+	// DNS overrides the nameservers in the sandbox's resolv.conf.
+	DNS []string `toml:"dns,omitempty" json:"dns,omitempty"`
+	// Allow lists the hostnames the proxy lets through: exact, or "*.suffix".
+	Allow []string `toml:"allow,omitempty" json:"allow,omitempty"`
+	// Hosts are extra name → address entries: written to /etc/hosts
+	// inside and used by the proxy's resolver.
+	Hosts map[string]string `toml:"hosts,omitempty" json:"hosts,omitempty"`
 }
 
 // ReadOnly reports whether the mount is read-only.
 func (m Mount) ReadOnly() bool { return m.Mode == "ro" }
+
+// Warnings are what a user should know about a valid profile.
+func (p *Profile) Warnings() []string {
+	var w []string
+	if p.Network.Mode == "host" {
+		w = append(w, "network mode host: the sandbox shares the host's network namespace (its interfaces, ports and loopback services); nothing of the network is isolated")
+	}
+	return w
+}

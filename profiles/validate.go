@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"net"
 	"path"
 	"regexp"
 	"strconv"
@@ -83,9 +84,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 		}
 	}
 	p.Limits.validate(bad)
-	if p.Network.Mode != "none" {
-		bad([]string{"network", "mode"}, `write mode = "none"; other network modes are not available in this version`, "network mode %q is not supported", p.Network.Mode)
-	}
+	p.Network.validate(bad)
 	return errs.orNil()
 }
 
@@ -120,4 +119,42 @@ func escapes(rel string) bool {
 		}
 	}
 	return false
+}
+
+// validate checks the [network] table.
+func (n Network) validate(bad func(path []string, hint, format string, args ...any)) {
+	at := func(key string) []string { return []string{"network", key} }
+	switch n.Mode {
+	case "none", "slirp", "host", "proxy":
+	default:
+		bad(at("mode"), `write mode = "none", "slirp", "host" or "proxy"`, "network mode %q is not one of none, slirp, host, proxy", n.Mode)
+	}
+	if n.Backend != "" && n.Backend != "pasta" && n.Backend != "slirp4netns" {
+		bad(at("backend"), `write backend = "pasta" or "slirp4netns", or leave it out`, "network backend %q is not one of pasta, slirp4netns", n.Backend)
+	}
+	if len(n.Ports) > 0 && n.Mode != "slirp" && n.Mode != "proxy" {
+		bad(at("ports"), `ports need mode = "slirp" or "proxy" (in mode "host" the sandbox's ports are the host's)`, "network.ports in mode %q", n.Mode)
+	}
+	if n.AllowHostLoopback && n.Mode != "slirp" {
+		bad(at("allow_host_loopback"), `it applies to mode = "slirp"`, "network.allow_host_loopback in mode %q", n.Mode)
+	}
+	if len(n.Allow) > 0 && n.Mode != "proxy" {
+		bad(at("allow"), `the allowlist is enforced in mode = "proxy" only`, "network.allow in mode %q", n.Mode)
+	}
+	for _, a := range n.Allow {
+		name := strings.TrimPrefix(a, "*.")
+		if net.ParseIP(a) == nil && !hostname().MatchString(name) {
+			bad(at("allow"), `write names such as "proxy.golang.org" or "*.npmjs.org"`, "network.allow: %q is not a hostname, *.suffix or IP address", a)
+		}
+	}
+	for _, d := range n.DNS {
+		if net.ParseIP(d) == nil {
+			bad(at("dns"), `write IP addresses, e.g. dns = ["10.0.2.3"]`, "network.dns: %q is not an IP address", d)
+		}
+	}
+	for name, ip := range n.Hosts {
+		if net.ParseIP(ip) == nil || !hostname().MatchString(name) {
+			bad([]string{"network", "hosts", name}, `write "name" = "IP address"`, "network.hosts: %q = %q is not a hostname and an IP address", name, ip)
+		}
+	}
 }

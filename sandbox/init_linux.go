@@ -17,6 +17,7 @@ import (
 
 	"sandbox/console"
 	"sandbox/mounts"
+	"sandbox/slirp"
 	"sandbox/userns"
 )
 
@@ -49,6 +50,11 @@ func Init() {
 		os.Exit(0)
 	case "probe-overlay":
 		os.Exit(probeOverlay(os.Args[2:]))
+	case "watchdog":
+		if len(os.Args) == 3 {
+			slirp.Watchdog(os.Args[2])
+		}
+		os.Exit(0)
 	}
 	sock := syncSocket{os.NewFile(syncFD, "sync")}
 	if stage != "2" {
@@ -111,8 +117,15 @@ func initStage2(sock syncSocket) (int, error) {
 			Fix: "use user = \"self\" here",
 		}
 	}
-	if err := loopbackUp(); err != nil {
-		return 0, err
+	if spec.Network != NetHost {
+		if err := loopbackUp(); err != nil {
+			return 0, err
+		}
+	}
+	if spec.Network == NetProxy {
+		if err := sendProxyListeners(sock); err != nil {
+			return 0, err
+		}
 	}
 	// Nothing the payload execs may gain privileges (setuid bits, file
 	// capabilities), and our own memory and /proc/1/exe stay closed to it.

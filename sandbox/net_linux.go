@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"fmt"
+	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -27,4 +29,26 @@ func loopbackUp() error {
 		return os.NewSyscallError("ioctl SIOCSIFFLAGS lo", err)
 	}
 	return nil
+}
+
+// sendProxyListeners opens the proxy's listening sockets on the sandbox's
+// loopback and hands them to the parent, which serves them from the host's
+// network namespace: a socket keeps the namespace it was made in, so the
+// sandbox reaches the proxy without any route out.
+func sendProxyListeners(sock syncSocket) error {
+	var fds []int
+	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("opening the proxy's listener on %s in the sandbox: %w", addr, err)
+		}
+		f, err := l.(*net.TCPListener).File()
+		if err != nil {
+			return err
+		}
+		l.Close()
+		defer f.Close()
+		fds = append(fds, int(f.Fd()))
+	}
+	return sock.send(message{Type: msgListeners}, fds...)
 }

@@ -74,6 +74,9 @@ type Options struct {
 	Ephemeral bool // a throwaway home instead of the persistent one
 	Mapping   *userns.Mapping
 	Host      Host
+	// Files is a directory for the files the sandbox bind-mounts
+	// (resolv.conf, hosts); RunFilesDir gives the run's own.
+	Files string
 }
 
 // NewSpec resolves a profile against the host into a Spec. It creates the
@@ -99,6 +102,14 @@ func NewSpec(o Options) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Files == "" && p.Network.Mode != NetHost {
+		return nil, errors.New("sandbox: Options.Files is required for the network files")
+	}
+	netOps, netEnv, err := networkFiles(p.Network, p.Hostname, o.Files)
+	if err != nil {
+		return nil, err
+	}
+	extra = append(withoutTargets(netOps, extra), extra...)
 	cwd := filepath.Join(o.Project, p.Workdir)
 	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("workdir %s is not a directory in the project", cwd)
@@ -116,11 +127,12 @@ func NewSpec(o Options) (*Spec, error) {
 		}),
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
-			Env: buildEnv(p, h.Environ, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell}),
+			Env: buildEnv(p, h.Environ, merge(netEnv, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell})),
 		},
 		UIDMap:    userns.Within(nestedMap(p.User, h.UID, total), o.Mapping.UIDs),
 		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
+		Network:   p.Network.Mode,
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -241,4 +253,30 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// withoutTargets drops the ops of p whose targets the profile's own
+// mounts take over.
+func withoutTargets(p, over mounts.Plan) mounts.Plan {
+	taken := map[string]bool{}
+	for _, op := range over {
+		taken[filepath.Clean(op.Target)] = true
+	}
+	var out mounts.Plan
+	for _, op := range p {
+		if !taken[filepath.Clean(op.Target)] {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }

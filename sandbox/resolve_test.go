@@ -29,7 +29,7 @@ func TestNewSpec(t *testing.T) {
 	p := profiles.Defaults()
 	p.Env = map[string]string{"GOFLAGS": "-mod=mod"}
 	mapping := &userns.Mapping{UIDs: userns.Outer(1000, []userns.Range{{Start: 100000, Count: 65536}}), GIDs: userns.Outer(1000, []userns.Range{{Start: 100000, Count: 65536}})}
-	spec, err := NewSpec(Options{Profile: p, Project: project, Mapping: mapping, Host: h})
+	spec, err := NewSpec(Options{Profile: p, Project: project, Mapping: mapping, Host: h, Files: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestNewSpec(t *testing.T) {
 		t.Errorf("the persistent home was not created: %v", err)
 	}
 	p.User = "root"
-	spec, err = NewSpec(Options{Profile: p, Project: project, Mapping: mapping, Host: h, Args: []string{"id"}})
+	spec, err = NewSpec(Options{Profile: p, Project: project, Mapping: mapping, Host: h, Args: []string{"id"}, Files: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/proxy"
+	"sandbox/slirp"
 	"sandbox/userns"
 )
 
@@ -25,6 +28,8 @@ type RunOptions struct {
 	// Cgroup, if set, is the cgroup the sandbox starts in (CLONE_INTO_CGROUP);
 	// Run destroys it at the end.
 	Cgroup *cgroup.Manager
+	// Net, if set, starts a user-mode network or serves the proxy.
+	Net *NetOptions
 	// Timeout, if set, ends the run: SIGTERM, then SIGKILL after
 	// TimeoutGrace; the exit status is then 124.
 	Timeout time.Duration
@@ -48,6 +53,16 @@ type Result struct {
 	// OOMKilled: the kernel killed a process for exceeding memory.max.
 	OOMKilled bool          `json:"oom_killed"`
 	Stats     *cgroup.Stats `json:"cgroup,omitempty"`
+	// NetworkBackend is the slirp helper used, if any.
+	NetworkBackend string `json:"network_backend,omitempty"`
+	// NetworkDenied is what the proxy denied, in network mode proxy.
+	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
+}
+
+// NetOptions are the network's parent-side parts.
+type NetOptions struct {
+	Slirp *slirp.Config // a helper to start: slirp mode, or ports in proxy mode
+	Proxy *proxy.Policy // serve the proxy on the listeners init sends
 }
 
 // Run starts the sandbox Spec describes, waits for its payload and returns
@@ -117,6 +132,9 @@ func run(o RunOptions, res *Result) (int, error) {
 		defer dir.Close()
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
 	}
+	if o.Spec.Network == NetHost {
+		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET
+	}
 	initDone, err := startLocked(cmd)
 	childEnd.Close()
 	if pipes != nil {
@@ -139,6 +157,20 @@ func run(o RunOptions, res *Result) (int, error) {
 	if err := sock.send(message{Type: msgMapped}); err != nil {
 		kill()
 		return 0, err
+	}
+	var srv *proxy.Server
+	if o.Net != nil && o.Net.Slirp != nil {
+		network, err := slirp.Start(*o.Net.Slirp, pid)
+		if err != nil {
+			kill()
+			return 0, fmt.Errorf("starting the network: %w", err)
+		}
+		defer network.Close()
+		res.NetworkBackend = network.Backend()
+	}
+	if o.Net != nil && o.Net.Proxy != nil {
+		srv = proxy.New(*o.Net.Proxy)
+		defer func() { srv.Close(); res.NetworkDenied = srv.Denied() }()
 	}
 	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
 		kill()
@@ -177,7 +209,16 @@ func run(o RunOptions, res *Result) (int, error) {
 			}
 			switch r.msg.Type {
 			case msgConsole:
-				if term, err = attachTerminal(r.file, stdin, stdout); err != nil {
+				if term, err = attachTerminal(first(r.files), stdin, stdout); err != nil {
+					kill()
+					return 0, err
+				}
+			case msgListeners:
+				if srv == nil || len(r.files) != 2 {
+					kill()
+					return 0, errors.New("init sent proxy listeners that were not asked for")
+				}
+				if err := serveProxy(srv, r.files); err != nil {
 					kill()
 					return 0, err
 				}
@@ -243,9 +284,9 @@ func startLocked(cmd *exec.Cmd) (<-chan syscall.WaitStatus, error) {
 }
 
 type received struct {
-	msg  message
-	file *os.File
-	err  error
+	msg   message
+	files []*os.File
+	err   error
 }
 
 // receive reads messages until EOF or "exited".
@@ -253,12 +294,35 @@ func receive(sock syncSocket) <-chan received {
 	ch := make(chan received, 4)
 	go func() {
 		for {
-			m, f, err := sock.recv()
-			ch <- received{m, f, err}
+			m, files, err := sock.recv()
+			ch <- received{m, files, err}
 			if err != nil || m.Type == "" || m.Type == msgExited || m.Type == msgError || m.Type == msgExecError {
 				return
 			}
 		}
 	}()
 	return ch
+}
+
+func first(files []*os.File) *os.File {
+	if len(files) == 0 {
+		return nil
+	}
+	return files[0]
+}
+
+// serveProxy serves the HTTP and SOCKS5 listeners init made in the sandbox.
+func serveProxy(srv *proxy.Server, files []*os.File) error {
+	var ls []net.Listener
+	for _, f := range files {
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("taking over the proxy's listener: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	go srv.ServeHTTP(ls[0])
+	go srv.ServeSOCKS(ls[1])
+	return nil
 }

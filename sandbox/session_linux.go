@@ -45,9 +45,17 @@ func (s Session) Run() (*Result, error) {
 	if s.Terminal {
 		size, _ = console.GetSize(int(os.Stdin.Fd()))
 	}
+	files, err := RunFilesDir()
+	if err != nil {
+		return nil, err
+	}
+	netOpts, err := netOptions(p.Network, files)
+	if err != nil {
+		return nil, err
+	}
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
-		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host,
+		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
 	})
 	if err != nil {
 		return nil, err
@@ -63,5 +71,5 @@ func (s Session) Run() (*Result, error) {
 			return nil, err
 		}
 	}
-	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Timeout: parseTimeout(p.Limits)})
+	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)})
 }

@@ -24,6 +24,8 @@ type Spec struct {
 	// SetGroups is false in the single-id layout, where setgroups(2) is
 	// denied.
 	SetGroups bool `json:"setgroups"`
+	// Network is the [network] mode: none, slirp, host or proxy.
+	Network string `json:"network"`
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`

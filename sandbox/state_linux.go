@@ -92,8 +92,24 @@ func register(info RunInfo) (*record, error) {
 // release removes the record; the lock goes with the file.
 func (r *record) release() {
 	os.Remove(r.scratch)
+	os.RemoveAll(filesDir(r.f.Name()))
 	os.Remove(r.f.Name())
 	r.f.Close()
+}
+
+// filesDir holds files a run bind-mounts (resolv.conf, hosts) and its
+// network helper's sockets: runs/PID.d beside runs/PID.json.
+func filesDir(record string) string { return strings.TrimSuffix(record, ".json") + ".d" }
+
+// RunFilesDir creates and returns the files directory of the run of this
+// process, before its record exists.
+func RunFilesDir() (string, error) {
+	runs, err := runsDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filesDir(filepath.Join(runs, strconv.Itoa(os.Getpid())+".json"))
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 // List returns the sandboxes running for this user, removing the records
@@ -112,6 +128,7 @@ func List() ([]RunInfo, error) {
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
 			os.Remove(strings.TrimSuffix(p, ".json") + ".root")
+			os.RemoveAll(filesDir(p))
 			os.Remove(p) // nobody holds it: its run is gone
 			f.Close()
 			continue

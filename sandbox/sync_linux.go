@@ -17,6 +17,7 @@ const (
 	msgExecError = "exec-error" // init: the payload could not start; Code
 	msgStarted   = "started"    // init: the payload runs
 	msgExited    = "exited"     // init: the payload ended; Status
+	msgListeners = "listeners"  // init: the proxy's listening sockets ride along (HTTP, SOCKS5)
 )
 
 // message is one datagram on the SOCK_SEQPACKET sync socket.
@@ -60,11 +61,11 @@ func (s syncSocket) send(m message, fds ...int) error {
 	return nil
 }
 
-// recv returns the next message and any file it carried. io.EOF-like end is
-// reported as a message of type "".
-func (s syncSocket) recv() (message, *os.File, error) {
+// recv returns the next message and the files it carried. The end of the
+// stream is reported as a message of type "".
+func (s syncSocket) recv() (message, []*os.File, error) {
 	buf := make([]byte, maxMessage)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(int(s.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
@@ -80,15 +81,16 @@ func (s syncSocket) recv() (message, *os.File, error) {
 		if err := json.Unmarshal(buf[:n], &m); err != nil {
 			return message{}, nil, fmt.Errorf("decoding a sync message: %w", err)
 		}
-		var f *os.File
+		var files []*os.File
 		if oobn > 0 {
 			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 			if err == nil && len(cmsgs) > 0 {
-				if fds, err := unix.ParseUnixRights(&cmsgs[0]); err == nil && len(fds) > 0 {
-					f = os.NewFile(uintptr(fds[0]), "pty-master")
+				fds, _ := unix.ParseUnixRights(&cmsgs[0])
+				for _, fd := range fds {
+					files = append(files, os.NewFile(uintptr(fd), m.Type))
 				}
 			}
 		}
-		return m, f, nil
+		return m, files, nil
 	}
 }

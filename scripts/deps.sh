@@ -7,8 +7,10 @@
 set -euo pipefail
 
 pkgs=(uidmap)                                   # newuidmap, newgidmap
+[ "${1:-run}" = run ] && pkgs+=(passt)           # network mode slirp
 if [ "${1:-run}" = test ]; then
-  pkgs+=(procps util-linux bubblewrap)          # ps in tests; unshare and bwrap for make bench
+  pkgs+=(procps util-linux bubblewrap iproute2)   # ps in tests; unshare and bwrap for make bench; ip netns
+  pkgs+=(passt slirp4netns iperf3 curl python3)  # the network helpers, their benchmark, clients in tests
 fi
 
 missing=()

@@ -39,6 +39,16 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("%v (SANDBOX_TEST_REQUIRE_ALL=1 forbids skipping)", err)
 				}
 				return err == nil, nil
+			case "isolatednet", "pasta", "slirp4netns":
+				req := testenv.IsolatedNet
+				if cond != "isolatednet" {
+					req = testenv.Tool(cond)
+				}
+				err := testenv.Check(req)
+				if err != nil && testenv.RequireAll() {
+					return false, fmt.Errorf("%v (SANDBOX_TEST_REQUIRE_ALL=1 forbids skipping)", err)
+				}
+				return err == nil, nil
 			case "cgroup2":
 				// A delegated cgroup v2 with the controllers limits use.
 				d, err := cgroup.Detect()
@@ -47,9 +57,12 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"hostowned": cmdHostOwned,
-			"exits":     cmdExits,
-			"mksock":    cmdMksock,
+			"hostowned":  cmdHostOwned,
+			"exits":      cmdExits,
+			"mksock":     cmdMksock,
+			"serve-tcp":  cmdServeTCP,
+			"serve-http": cmdServeHTTP,
+			"dial":       cmdDial,
 		},
 	})
 }

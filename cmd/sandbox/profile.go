@@ -37,12 +37,16 @@ func newProfileShowCmd() *cobra.Command {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Source  string            `json:"source"`
-					Project string            `json:"project"`
-					Profile *profiles.Profile `json:"profile"`
-				}{sourceName(src), src.Project, p})
+					Source   string            `json:"source"`
+					Project  string            `json:"project"`
+					Warnings []string          `json:"warnings,omitempty"`
+					Profile  *profiles.Profile `json:"profile"`
+				}{sourceName(src), src.Project, p.Warnings(), p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
+			for _, w := range p.Warnings() {
+				fmt.Fprintf(out, "# warning: %s\n", w)
+			}
 			return toml.NewEncoder(out).Encode(p)
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"sandbox/console"
 	"sandbox/profiles"
+	"sandbox/proxy"
 	"sandbox/sandbox"
 )
 
@@ -131,6 +132,9 @@ func (o *runOptions) run(terminal bool) error {
 		fmt.Fprintf(os.Stderr, "sandbox: timed out after %s\n", p.Limits.Timeout)
 	case res.OOMKilled:
 		fmt.Fprintf(os.Stderr, "sandbox: killed: memory limit %s exceeded\n", p.Limits.Memory)
+	}
+	if line := proxy.Summary(res.NetworkDenied); line != "" {
+		fmt.Fprintf(os.Stderr, "sandbox: network: %s\n", line)
 	}
 	if o.json {
 		summary := struct {

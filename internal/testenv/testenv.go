@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,6 +56,39 @@ var (
 		return nil
 	})}
 )
+
+// IsolatedNet: the test runs in a network namespace with no route off
+// this machine (scripts/as-test-user makes one: its default route leads to
+// a veth pair named sbxsink*, both ends inside), so a test may exercise
+// egress paths without any packet leaving.
+var IsolatedNet = Requirement{"a network namespace with no route off the machine (make test runs the suite in one)", sync.OnceValue(func() error {
+	links, _ := os.ReadDir("/sys/class/net")
+	for _, l := range links {
+		if l.Name() != "lo" && !strings.HasPrefix(l.Name(), "sbxsink") {
+			return fmt.Errorf("this network namespace has interface %s", l.Name())
+		}
+	}
+	for _, table := range []string{"/proc/net/route", "/proc/net/ipv6_route"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(string(b), "\n")
+		if table == "/proc/net/route" {
+			lines = lines[1:] // a header
+		}
+		for _, line := range lines {
+			f := strings.Fields(line)
+			if table == "/proc/net/route" && len(f) > 1 && f[1] == "00000000" && !strings.HasPrefix(f[0], "sbxsink") {
+				return errors.New("this network namespace has a default route")
+			}
+			if table == "/proc/net/ipv6_route" && len(f) > 9 && strings.Trim(f[0], "0") == "" && f[1] == "00" && f[9] != "lo" {
+				return errors.New("this network namespace has a default IPv6 route")
+			}
+		}
+	}
+	return nil
+})}
 
 // Tool requires a program on PATH.
 func Tool(name string) Requirement {

@@ -1,0 +1,336 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server serves the proxy protocols on listeners it is given. It is safe
+// for concurrent use.
+type Server struct {
+	policy Policy
+	dial   func(network, addr string) (net.Conn, error)
+
+	mu        sync.Mutex
+	denied    map[string]int
+	order     []string
+	conns     map[net.Conn]bool
+	listeners []net.Listener
+	closing   bool
+}
+
+// Denial is one denied target and how often it was asked for.
+type Denial struct {
+	Target string `json:"target"`
+	Count  int    `json:"count"`
+}
+
+// New returns a server with policy p.
+func New(p Policy) *Server {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &Server{policy: p, dial: d.Dial, denied: map[string]int{}, conns: map[net.Conn]bool{}}
+}
+
+// Denied lists what was denied, in the order first seen.
+func (s *Server) Denied() []Denial {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Denial, 0, len(s.order))
+	for _, t := range s.order {
+		out = append(out, Denial{Target: t, Count: s.denied[t]})
+	}
+	return out
+}
+
+// Summary renders Denied as one line, or "" when nothing was denied.
+func Summary(ds []Denial) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	total := 0
+	var parts []string
+	for _, d := range ds {
+		total += d.Count
+		if d.Count > 1 {
+			parts = append(parts, fmt.Sprintf("%s (×%d)", d.Target, d.Count))
+		} else {
+			parts = append(parts, d.Target)
+		}
+	}
+	noun := "connections"
+	if total == 1 {
+		noun = "connection"
+	}
+	return fmt.Sprintf("denied %d %s: %s", total, noun, strings.Join(parts, ", "))
+}
+
+func (s *Server) deny(target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied[target] == 0 {
+		s.order = append(s.order, target)
+	}
+	s.denied[target]++
+}
+
+// Close stops serving and drops open connections.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+func (s *Server) track(c net.Conn, on bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on && s.closing {
+		return false
+	}
+	if on {
+		s.conns[c] = true
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+func (s *Server) serve(l net.Listener, handle func(net.Conn)) error {
+	s.mu.Lock()
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		if !s.track(c, true) {
+			c.Close()
+			return net.ErrClosed
+		}
+		go func() {
+			defer s.track(c, false)
+			defer c.Close()
+			handle(c)
+		}()
+	}
+}
+
+// ServeHTTP serves HTTP proxy requests on l until l is closed.
+func (s *Server) ServeHTTP(l net.Listener) error { return s.serve(l, s.handleHTTP) }
+
+// ServeSOCKS serves SOCKS5 (CONNECT, no authentication) on l.
+func (s *Server) ServeSOCKS(l net.Listener) error { return s.serve(l, s.handleSOCKS) }
+
+const forbidden = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
+	"sandbox: connection to %s denied: the host is not in network.allow of sandbox.toml\n"
+
+func (s *Server) handleHTTP(c net.Conn) {
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return
+	}
+	if req.Method == http.MethodConnect {
+		host, port, err := net.SplitHostPort(req.Host)
+		if err != nil {
+			fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nsandbox: CONNECT needs host:port\n")
+			return
+		}
+		target := net.JoinHostPort(host, port)
+		if !s.policy.Allowed(host) {
+			s.deny(target)
+			fmt.Fprintf(c, forbidden, target)
+			return
+		}
+		up, err := s.dial("tcp", s.policy.resolve(host, port))
+		if err != nil {
+			fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
+			return
+		}
+		defer up.Close()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		s.tunnel(&bufferedConn{c, br}, up, host, port)
+		return
+	}
+	s.forward(c, req)
+}
+
+// forward relays one plain-HTTP request with an absolute URI.
+func (s *Server) forward(c net.Conn, req *http.Request) {
+	host, port := req.URL.Hostname(), req.URL.Port()
+	if port == "" {
+		port = "80"
+	}
+	target := net.JoinHostPort(host, port)
+	if req.URL.Host == "" {
+		fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nsandbox: this is a proxy: send an absolute URI or CONNECT\n")
+		return
+	}
+	if !s.policy.Allowed(host) {
+		s.deny(target)
+		fmt.Fprintf(c, forbidden, target)
+		return
+	}
+	up, err := s.dial("tcp", s.policy.resolve(host, port))
+	if err != nil {
+		fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
+		return
+	}
+	defer up.Close()
+	req.Header.Del("Proxy-Connection")
+	req.Header.Del("Proxy-Authorization")
+	req.Header.Set("Connection", "close")
+	req.Close = true
+	if err := req.Write(up); err != nil {
+		return
+	}
+	io.Copy(c, up)
+}
+
+// handleSOCKS speaks SOCKS5 (RFC 1928): no authentication, CONNECT only.
+func (s *Server) handleSOCKS(c net.Conn) {
+	br := bufio.NewReader(c)
+	hdr := make([]byte, 2)
+	if _, err := io.ReadFull(br, hdr); err != nil || hdr[0] != 5 {
+		return
+	}
+	if _, err := io.ReadFull(br, make([]byte, hdr[1])); err != nil {
+		return
+	}
+	c.Write([]byte{5, 0})
+	req := make([]byte, 4)
+	if _, err := io.ReadFull(br, req); err != nil || req[0] != 5 {
+		return
+	}
+	reply := func(code byte) { c.Write([]byte{5, code, 0, 1, 0, 0, 0, 0, 0, 0}) }
+	var host string
+	switch req[3] {
+	case 1, 4: // IPv4, IPv6
+		ip := make([]byte, map[byte]int{1: 4, 4: 16}[req[3]])
+		if _, err := io.ReadFull(br, ip); err != nil {
+			return
+		}
+		host = net.IP(ip).String()
+	case 3: // domain name
+		n, err := br.ReadByte()
+		if err != nil {
+			return
+		}
+		name := make([]byte, n)
+		if _, err := io.ReadFull(br, name); err != nil {
+			return
+		}
+		host = string(name)
+	default:
+		reply(8) // address type not supported
+		return
+	}
+	pb := make([]byte, 2)
+	if _, err := io.ReadFull(br, pb); err != nil {
+		return
+	}
+	port := strconv.Itoa(int(binary.BigEndian.Uint16(pb)))
+	if req[1] != 1 {
+		reply(7) // command not supported
+		return
+	}
+	target := net.JoinHostPort(host, port)
+	if !s.policy.Allowed(host) {
+		s.deny(target)
+		reply(2) // connection not allowed by ruleset
+		return
+	}
+	up, err := s.dial("tcp", s.policy.resolve(host, port))
+	if err != nil {
+		reply(5) // connection refused
+		return
+	}
+	defer up.Close()
+	reply(0)
+	s.tunnel(&bufferedConn{c, br}, up, host, port)
+}
+
+// tunnel relays client and upstream. If the client opens with a TLS
+// ClientHello, its SNI must name the host it asked for: a tunnel to an
+// allowed name must not carry a TLS session to another.
+func (s *Server) tunnel(client net.Conn, up net.Conn, host, port string) {
+	first, err := readFirstRecord(client)
+	if len(first) > 0 {
+		if sni, serr := clientHelloSNI(first); serr == nil && sni != "" && !strings.EqualFold(sni, host) {
+			s.deny(net.JoinHostPort(sni, port) + " (SNI, via " + host + ")")
+			return
+		}
+		if _, err := up.Write(first); err != nil {
+			return
+		}
+	}
+	if err != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, client); closeWrite(up); done <- struct{}{} }()
+	go func() { io.Copy(client, up); closeWrite(client); done <- struct{}{} }()
+	<-done
+	<-done
+}
+
+// readFirstRecord reads what the client sends first: a whole TLS record
+// when it starts like one (up to 16 KiB), else whatever one read returns.
+func readFirstRecord(c net.Conn) ([]byte, error) {
+	buf := make([]byte, 5+16384)
+	n, err := c.Read(buf)
+	if err != nil || n < 5 || buf[0] != 22 {
+		return buf[:n], ignoreEOF(err)
+	}
+	want := 5 + int(binary.BigEndian.Uint16(buf[3:5]))
+	for n < want && n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil {
+			return buf[:n], ignoreEOF(err)
+		}
+	}
+	return buf[:n], nil
+}
+
+func ignoreEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+func closeWrite(c net.Conn) {
+	type closeWriter interface{ CloseWrite() error }
+	if b, ok := c.(*bufferedConn); ok {
+		c = b.Conn
+	}
+	if cw, ok := c.(closeWriter); ok {
+		cw.CloseWrite()
+		return
+	}
+	c.Close()
+}
+
+// bufferedConn reads through the bufio.Reader that parsed the request.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }

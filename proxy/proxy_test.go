@@ -1,0 +1,229 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAllowed(t *testing.T) {
+	p := Policy{Allow: []string{"proxy.golang.org", "*.npmjs.org", "10.1.2.3"}}
+	for host, want := range map[string]bool{
+		"proxy.golang.org": true, "PROXY.golang.org.": true, "evil.proxy.golang.org": false,
+		"registry.npmjs.org": true, "a.b.npmjs.org": true, "npmjs.org": false, "evilnpmjs.org": false,
+		"10.1.2.3": true, "10.1.2.4": false, "": false,
+	} {
+		if got := p.Allowed(host); got != want {
+			t.Errorf("Allowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// echoServer listens on ip (a loopback address) and echoes.
+func echoServer(t *testing.T, ip string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+func startProxy(t *testing.T, p Policy) (*Server, string, string) {
+	t.Helper()
+	s := New(p)
+	h, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	so, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.ServeHTTP(h)
+	go s.ServeSOCKS(so)
+	t.Cleanup(func() { h.Close(); so.Close(); s.Close() })
+	return s, h.Addr().String(), so.Addr().String()
+}
+
+func connect(t *testing.T, proxyAddr, target string) (net.Conn, *http.Response, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", proxyAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, resp, br
+}
+
+func TestHTTPConnect(t *testing.T) {
+	good := echoServer(t, "127.0.0.2")
+	evil := echoServer(t, "127.0.0.3")
+	s, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2", "evil.test": "127.0.0.3"}})
+
+	c, resp, br := connect(t, httpAddr, "good.test:"+good)
+	if resp.StatusCode != 200 {
+		t.Fatalf("CONNECT good.test: %s", resp.Status)
+	}
+	io.WriteString(c, "ping\n")
+	if line, _ := br.ReadString('\n'); line != "ping\n" {
+		t.Errorf("tunnel echoed %q", line)
+	}
+	c.Close()
+
+	for i := 0; i < 2; i++ {
+		c, resp, br = connect(t, httpAddr, "evil.test:"+evil)
+		body, _ := io.ReadAll(br)
+		if resp.StatusCode != 403 || !strings.Contains(string(body), "evil.test:"+evil+" denied") {
+			t.Errorf("CONNECT evil.test: %s %q, want 403 with the reason", resp.Status, body)
+		}
+		c.Close()
+	}
+	c, resp, _ = connect(t, httpAddr, "127.0.0.3:"+evil)
+	if resp.StatusCode != 403 {
+		t.Errorf("CONNECT to an IP address: %s, want 403", resp.Status)
+	}
+	c.Close()
+	got := Summary(s.Denied())
+	want := "denied 3 connections: evil.test:" + evil + " (×2), 127.0.0.3:" + evil
+	if got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+func TestSNIMustMatch(t *testing.T) {
+	good := echoServer(t, "127.0.0.2")
+	s, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	// A TLS session to evil.test inside a tunnel opened for good.test.
+	c, resp, _ := connect(t, httpAddr, "good.test:"+good)
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	tc := tls.Client(c, &tls.Config{ServerName: "evil.test", InsecureSkipVerify: true})
+	if err := tc.Handshake(); err == nil {
+		t.Error("the TLS handshake through a mismatched tunnel succeeded")
+	}
+	c.Close()
+	if got := Summary(s.Denied()); !strings.Contains(got, "evil.test:"+good+" (SNI, via good.test)") {
+		t.Errorf("denials = %q, want the SNI mismatch", got)
+	}
+	// The matching name goes through: the echo server returns the hello.
+	c, _, br := connect(t, httpAddr, "good.test:"+good)
+	defer c.Close()
+	hello := clientHello(t, "good.test")
+	c.Write(hello)
+	echo := make([]byte, len(hello))
+	if _, err := io.ReadFull(br, echo); err != nil || string(echo) != string(hello) {
+		t.Errorf("a matching ClientHello was not relayed: %v", err)
+	}
+}
+
+// clientHello captures the ClientHello crypto/tls sends for name.
+func clientHello(t *testing.T, name string) []byte {
+	a, b := net.Pipe()
+	go tls.Client(a, &tls.Config{ServerName: name}).Handshake()
+	hdr := make([]byte, 5)
+	io.ReadFull(b, hdr)
+	body := make([]byte, binary.BigEndian.Uint16(hdr[3:]))
+	io.ReadFull(b, body)
+	a.Close()
+	b.Close()
+	rec := append(hdr, body...)
+	if sni, err := clientHelloSNI(rec); err != nil || sni != name {
+		t.Fatalf("clientHelloSNI = %q, %v, want %q", sni, err, name)
+	}
+	return rec
+}
+
+func TestSOCKS5(t *testing.T) {
+	good := echoServer(t, "127.0.0.2")
+	s, _, socksAddr := startProxy(t, Policy{Allow: []string{"*.good.test"}, Hosts: map[string]string{"api.good.test": "127.0.0.2"}})
+	dial := func(host string) (net.Conn, byte) {
+		c, err := net.Dial("tcp", socksAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		p, _ := strconv.Atoi(good)
+		req := []byte{5, 1, 0, 5, 1, 0, 3, byte(len(host))}
+		req = append(req, host...)
+		req = binary.BigEndian.AppendUint16(req, uint16(p))
+		c.Write(req)
+		resp := make([]byte, 12)
+		if _, err := io.ReadFull(c, resp); err != nil {
+			t.Fatal(err)
+		}
+		return c, resp[3]
+	}
+	c, code := dial("api.good.test")
+	if code != 0 {
+		t.Fatalf("SOCKS5 CONNECT api.good.test: reply %d", code)
+	}
+	io.WriteString(c, "hi\n")
+	if line, _ := bufio.NewReader(c).ReadString('\n'); line != "hi\n" {
+		t.Errorf("echo = %q", line)
+	}
+	c.Close()
+	c, code = dial("evil.test")
+	c.Close()
+	if code != 2 {
+		t.Errorf("SOCKS5 CONNECT evil.test: reply %d, want 2 (not allowed by ruleset)", code)
+	}
+	if got := Summary(s.Denied()); got != "denied 1 connection: evil.test:"+good {
+		t.Errorf("Summary = %q", got)
+	}
+}
+
+func TestPlainHTTP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello "+r.Host) }))
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	_, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	proxyURL, _ := http.NewRequest("GET", "http://"+httpAddr, nil)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL.URL)}, Timeout: 5 * time.Second}
+	resp, err := client.Get("http://good.test:" + port + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello good.test:"+port {
+		t.Errorf("body = %q", body)
+	}
+	resp, err = client.Get("http://evil.test:" + port + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("evil.test: %s, want 403", resp.Status)
+	}
+}

@@ -1,0 +1,130 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sandbox/mounts"
+	"sandbox/profiles"
+	"sandbox/proxy"
+	"sandbox/slirp"
+)
+
+// Network modes of [network] mode.
+const (
+	NetNone  = "none"
+	NetSlirp = "slirp"
+	NetHost  = "host"
+	NetProxy = "proxy"
+)
+
+// The proxy's fixed addresses inside the sandbox.
+const (
+	ProxyHTTPAddr  = "127.0.0.1:3128"
+	ProxySOCKSAddr = "127.0.0.1:1080"
+)
+
+// networkFiles writes the sandbox's resolv.conf and hosts into dir and
+// returns the mounts that put them in place, and the variables the mode
+// adds to the environment.
+func networkFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[string]string, error) {
+	if n.Mode == NetHost {
+		return nil, nil, nil
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n"
+	names := make([]string, 0, len(n.Hosts))
+	for name := range n.Hosts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		hosts += n.Hosts[name] + "\t" + name + "\n"
+	}
+	files := map[string]string{"/etc/hosts": hosts}
+	env := map[string]string{}
+	switch n.Mode {
+	case NetSlirp:
+		files[resolvConfTarget()] = resolvConf(n.DNS)
+	case NetProxy:
+		files[resolvConfTarget()] = "# sandbox: network mode proxy: no DNS and no route out; HTTP_PROXY,\n# HTTPS_PROXY and ALL_PROXY lead to the allowlisting proxy.\n"
+		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+			env[k] = "http://" + ProxyHTTPAddr
+		}
+		env["ALL_PROXY"], env["all_proxy"] = "socks5h://"+ProxySOCKSAddr, "socks5h://"+ProxySOCKSAddr
+		env["NO_PROXY"], env["no_proxy"] = "localhost,127.0.0.1,::1", "localhost,127.0.0.1,::1"
+	}
+	var plan mounts.Plan
+	for target, content := range files {
+		src := filepath.Join(dir, filepath.Base(target))
+		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+			return nil, nil, fmt.Errorf("writing %s for the sandbox: %w", filepath.Base(target), err)
+		}
+		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: src, Target: target, ReadOnly: true})
+	}
+	return plan, env, nil
+}
+
+// resolvConfTarget is where resolv.conf really lives: /etc/resolv.conf, or
+// what it links to (systemd-resolved's stub under /run, which is the
+// sandbox's own empty tmpfs).
+func resolvConfTarget() string {
+	const etc = "/etc/resolv.conf"
+	dest, err := os.Readlink(etc)
+	if err != nil {
+		return etc
+	}
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join(filepath.Dir(etc), dest)
+	}
+	return filepath.Clean(dest)
+}
+
+// resolvConf names the helper's DNS forwarder (or the profile's servers)
+// and keeps the host's search domains and options.
+func resolvConf(servers []string) string {
+	if len(servers) == 0 {
+		servers = []string{slirp.DNS}
+	}
+	var b strings.Builder
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	host, _ := os.ReadFile("/etc/resolv.conf")
+	for _, line := range strings.Split(string(host), "\n") {
+		if strings.HasPrefix(line, "search ") || strings.HasPrefix(line, "options ") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// netOptions turns [network] into the parent's part of the network: the
+// helper to start and the proxy to serve.
+func netOptions(n profiles.Network, stateDir string) (*NetOptions, error) {
+	var ports []slirp.PortSpec
+	for _, s := range n.Ports {
+		p, err := slirp.ParsePort(s)
+		if err != nil {
+			return nil, &profiles.Error{Msg: "network.ports: " + err.Error(), Suggest: `write e.g. ports = ["127.0.0.1:8080:80/tcp", "5353:53/udp"]`}
+		}
+		ports = append(ports, p)
+	}
+	cfg := &slirp.Config{Backend: n.Backend, Ports: ports, AllowHostLoopback: n.AllowHostLoopback, StateDir: stateDir,
+		Watchdog: func() *exec.Cmd { return initCommand("watchdog") }}
+	switch n.Mode {
+	case NetSlirp:
+		return &NetOptions{Slirp: cfg}, nil
+	case NetProxy:
+		o := &NetOptions{Proxy: &proxy.Policy{Allow: n.Allow, Hosts: n.Hosts}}
+		if len(ports) > 0 {
+			cfg.NoRoute = true
+			o.Slirp = cfg
+		}
+		return o, nil
+	}
+	return nil, nil
+}
