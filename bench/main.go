@@ -20,7 +20,8 @@ type variant struct {
 
 func main() {
 	sandbox := flag.String("sandbox", "bin/sandbox", "the sandbox binary")
-	rounds := flag.Int("n", 50, "rounds")
+	rounds := flag.Int("n", 50, "rounds of the start-up benchmark")
+	netRounds := flag.Int("net-rounds", 3, "rounds of the network benchmark (0: skip it)")
 	flag.Parse()
 
 	project, err := os.MkdirTemp("", "sandbox-bench-")
@@ -52,6 +53,11 @@ func main() {
 	for j, v := range variants {
 		m := median(times[j])
 		fmt.Printf("  %-16s median %6.2f ms   p90 %6.2f ms   %5.2fx bwrap\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
+	}
+	if *netRounds > 0 {
+		if err := networkBench(*sandbox, *netRounds); err != nil {
+			fatal(err)
+		}
 	}
 }
 

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// networkBench measures TCP throughput with iperf3: out of the sandbox to a
+// server on the host's loopback (allow_host_loopback) and into it through a
+// forwarded port, for both helpers, against each helper run raw. bench.sh
+// runs it in a network namespace of its own (loopback and a sink), so no
+// packet leaves the machine.
+func networkBench(sandbox string, rounds int) error {
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		return fmt.Errorf("iperf3 not found (install package iperf3)")
+	}
+	dir, err := os.MkdirTemp("", "sandbox-netbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	server := exec.Command("iperf3", "-s", "-B", "127.0.0.1", "-p", "5201")
+	if err := server.Start(); err != nil {
+		return err
+	}
+	defer func() { server.Process.Kill(); server.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+
+	client := []string{"iperf3", "-c", "10.0.2.2", "-p", "5201", "-t", "3", "-J"}
+	profile := func(name, body string) string {
+		p := filepath.Join(dir, name+".toml")
+		os.WriteFile(p, []byte("[network]\nmode = \"slirp\"\n"+body), 0o644)
+		return p
+	}
+	outOf := func(backend string) func() (float64, error) {
+		p := profile(backend+"-out", "backend = \""+backend+"\"\nallow_host_loopback = true\n")
+		return func() (float64, error) {
+			return iperf(exec.Command(sandbox, append([]string{"run", "--profile", p, "--"}, client...)...))
+		}
+	}
+	into := func(backend string) func() (float64, error) {
+		p := profile(backend+"-in", "backend = \""+backend+"\"\nports = [\"127.0.0.1:15201:5201\"]\n")
+		return func() (float64, error) {
+			srv := exec.Command(sandbox, "run", "--profile", p, "--", "iperf3", "-s", "-1", "-p", "5201")
+			if err := srv.Start(); err != nil {
+				return 0, err
+			}
+			defer srv.Wait()
+			for i := 0; i < 50; i++ {
+				time.Sleep(100 * time.Millisecond)
+				if bps, err := iperf(exec.Command("iperf3", "-c", "127.0.0.1", "-p", "15201", "-t", "3", "-J")); err == nil {
+					return bps, nil
+				}
+			}
+			srv.Process.Kill()
+			return 0, fmt.Errorf("could not reach iperf3 inside the sandbox")
+		}
+	}
+	variants := []struct {
+		name string
+		run  func() (float64, error)
+	}{
+		// Raw pasta maps its gateway to the host's loopback by default.
+		{"raw pasta, out to host loopback", func() (float64, error) {
+			return iperf(exec.Command("pasta", append([]string{"--config-net", "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-t", "none", "-u", "none", "--"}, client...)...))
+		}},
+		{"sandbox pasta, out to host loopback", outOf("pasta")},
+		{"raw slirp4netns, out to host loopback", func() (float64, error) { return rawSlirp(client) }},
+		{"sandbox slirp4netns, out to host loopback", outOf("slirp4netns")},
+		{"sandbox pasta, into forwarded port", into("pasta")},
+		{"sandbox slirp4netns, into forwarded port", into("slirp4netns")},
+	}
+	results := make([][]float64, len(variants))
+	for i := 0; i < rounds; i++ {
+		for j, v := range variants {
+			bps, err := v.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			results[j] = append(results[j], bps)
+		}
+	}
+	fmt.Printf("\nTCP throughput (iperf3, 3 s), median (min-max) of %d interleaved rounds\n", rounds)
+	raw := map[string]float64{"pasta": medianF(results[0]), "slirp4netns": medianF(results[2])}
+	for j, v := range variants {
+		m := medianF(results[j])
+		note := ""
+		for b, r := range raw {
+			if strings.HasPrefix(v.name, "sandbox "+b+", out") {
+				note = fmt.Sprintf("   %.2fx raw %s", m/r, b)
+			}
+		}
+		lo, hi := minMax(results[j])
+		fmt.Printf("  %-42s %6.2f Gbit/s (%.2f-%.2f)%s\n", v.name, m/1e9, lo/1e9, hi/1e9, note)
+	}
+	return nil
+}
+
+// iperf runs an iperf3 client (-J) and returns the received bits/s.
+func iperf(cmd *exec.Cmd) (float64, error) {
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v: %s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return parseIperf(string(out))
+}
+
+func parseIperf(out string) (float64, error) {
+	var r struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	i := strings.IndexByte(out, '{')
+	if i < 0 {
+		return 0, fmt.Errorf("no iperf3 JSON in %q", out)
+	}
+	if err := json.Unmarshal([]byte(out[i:]), &r); err != nil {
+		return 0, fmt.Errorf("reading iperf3's JSON: %v", err)
+	}
+	return r.End.SumReceived.BitsPerSecond, nil
+}
+
+// rawSlirp runs the client in a bare user and network namespace (unshare)
+// with slirp4netns attached by hand, as rootless podman did.
+func rawSlirp(client []string) (float64, error) {
+	ns := exec.Command("unshare", "--user", "--map-root-user", "--net", "sh", "-c", "sleep 0.5; "+strings.Join(client, " "))
+	out := &strings.Builder{}
+	ns.Stdout = out
+	if err := ns.Start(); err != nil {
+		return 0, err
+	}
+	helper := exec.Command("slirp4netns", "--configure", "--mtu=65520", strconv.Itoa(ns.Process.Pid), "tap0")
+	if err := helper.Start(); err != nil {
+		ns.Process.Kill()
+		ns.Wait()
+		return 0, err
+	}
+	defer func() { helper.Process.Kill(); helper.Wait() }()
+	if err := ns.Wait(); err != nil {
+		return 0, fmt.Errorf("raw slirp4netns: %v: %s", err, out.String())
+	}
+	return parseIperf(out.String())
+}
+
+func medianF(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func minMax(xs []float64) (float64, float64) {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[0], s[len(s)-1]
+}
