@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,7 +140,7 @@ func checkNetHelpers() Check {
 	if err := openRW("/dev/net/tun"); err != nil {
 		return warn("network", fmt.Sprintf("%s found, but /dev/net/tun cannot be opened: %v", strings.Join(found, ", "), err), "sudo chmod 666 /dev/net/tun  # desktops ship it 0666")
 	}
-	return ok("network", strings.Join(found, ", ")+" and /dev/net/tun usable")
+	return ok("network", strings.Join(found, ", ")+" and /dev/net/tun usable; mode slirp uses "+filepath.Base(found[0]))
 }
 
 func checkCgroup() Check {

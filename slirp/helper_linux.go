@@ -17,7 +17,16 @@ import (
 )
 
 // ErrNoHelper means neither pasta nor slirp4netns is installed.
-var ErrNoHelper = errors.New("neither pasta nor slirp4netns is installed")
+var ErrNoHelper error = noHelper{}
+
+type noHelper struct{}
+
+func (noHelper) Error() string {
+	return "network mode slirp needs pasta or slirp4netns, and neither is installed"
+}
+func (noHelper) Hint() string {
+	return "sudo apt-get install passt (or slirp4netns); or use network mode none"
+}
 
 // HelperError is a helper that failed to start, with its argv and output.
 type HelperError struct {
