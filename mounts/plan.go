@@ -76,6 +76,10 @@ type HostOptions struct {
 	HomeDir string  // host directory behind it; "" for a throwaway tmpfs
 	Project string  // the project directory, same path inside and out
 	Extra   Plan    // the profile's own mounts
+	// Cgroup2 mounts the sandbox's cgroup (its cgroup namespace's root)
+	// read-only at /sys/fs/cgroup: for runs with limits, so that Go and the
+	// JVM see them. Left out otherwise, as it costs start-up time.
+	Cgroup2 bool
 }
 
 // Host plans a root made of the host's filesystem, read-only, with a
@@ -99,8 +103,10 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
 	p = append(p, devOps()...)
-	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true},
-		Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
+	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
+	if o.Cgroup2 {
+		p = append(p, Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
+	}
 	if o.HomeDir != "" {
 		p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
 	} else {

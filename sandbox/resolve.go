@@ -124,6 +124,7 @@ func NewSpec(o Options) (*Spec, error) {
 		Hostname: p.Hostname,
 		Mounts: mounts.Host(mounts.HostOptions{
 			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Extra: extra,
+			Cgroup2: p.Limits.NeedsCgroup(),
 		}),
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
