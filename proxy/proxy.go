@@ -151,15 +151,8 @@ func (s *Server) handleHTTP(c net.Conn) {
 			fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nsandbox: CONNECT needs host:port\n")
 			return
 		}
-		target := net.JoinHostPort(host, port)
-		if !s.policy.Allowed(host) {
-			s.deny(target)
-			fmt.Fprintf(c, forbidden, target)
-			return
-		}
-		up, err := s.dial("tcp", s.policy.resolve(host, port))
-		if err != nil {
-			fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
+		up := s.open(c, host, port)
+		if up == nil {
 			return
 		}
 		defer up.Close()
@@ -170,25 +163,35 @@ func (s *Server) handleHTTP(c net.Conn) {
 	s.forward(c, req)
 }
 
+// open dials host:port for an HTTP client c if the policy allows it, and
+// otherwise answers c with 403 (counted) or 502 and returns nil.
+func (s *Server) open(c net.Conn, host, port string) net.Conn {
+	target := net.JoinHostPort(host, port)
+	if !s.policy.Allowed(host) {
+		s.deny(target)
+		fmt.Fprintf(c, forbidden, target)
+		return nil
+	}
+	up, err := s.dial("tcp", s.policy.resolve(host, port))
+	if err != nil {
+		fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
+		return nil
+	}
+	return up
+}
+
 // forward relays one plain-HTTP request with an absolute URI.
 func (s *Server) forward(c net.Conn, req *http.Request) {
 	host, port := req.URL.Hostname(), req.URL.Port()
 	if port == "" {
 		port = "80"
 	}
-	target := net.JoinHostPort(host, port)
 	if req.URL.Host == "" {
 		fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nsandbox: this is a proxy: send an absolute URI or CONNECT\n")
 		return
 	}
-	if !s.policy.Allowed(host) {
-		s.deny(target)
-		fmt.Fprintf(c, forbidden, target)
-		return
-	}
-	up, err := s.dial("tcp", s.policy.resolve(host, port))
-	if err != nil {
-		fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
+	up := s.open(c, host, port)
+	if up == nil {
 		return
 	}
 	defer up.Close()
