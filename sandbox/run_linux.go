@@ -108,14 +108,61 @@ func run(o RunOptions, res *Result) (int, error) {
 	}
 	sock := syncSocket{parentEnd}
 	defer parentEnd.Close()
-	cmd := initCommand("1")
-	cmd.ExtraFiles = []*os.File{childEnd}
-	cmd.Stderr = stderr
 	var pipes *stdioPipes
 	if !o.Spec.Process.Terminal {
 		if pipes, err = newStdioPipes(stdin, stdout, stderr); err != nil {
 			return 0, err
 		}
+	}
+	cmd, closeCmd, err := sandboxInit(o, childEnd, pipes, stderr)
+	if err != nil {
+		return 0, err
+	}
+	initDone, err := startLocked(cmd)
+	closeCmd()
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) {
+			return 0, userns.Explain(err)
+		}
+		return 0, fmt.Errorf("starting sandbox init: %w", err)
+	}
+	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout}
+
+	// 2. Map ids, start the network, then hand over the spec.
+	if err := o.Mapping.Write(r.pid); err != nil {
+		return 0, r.abort(err)
+	}
+	if err := sock.send(message{Type: msgMapped}); err != nil {
+		return 0, r.abort(err)
+	}
+	if o.Net != nil && o.Net.Slirp != nil {
+		network, err := slirp.Start(*o.Net.Slirp, r.pid)
+		if err != nil {
+			return 0, r.abort(fmt.Errorf("starting the network: %w", err))
+		}
+		defer network.Close()
+		res.NetworkBackend = network.Backend()
+	}
+	if o.Net != nil && o.Net.Proxy != nil {
+		r.proxy = proxy.New(*o.Net.Proxy)
+		defer func() { r.proxy.Close(); res.NetworkDenied = r.proxy.Denied() }()
+	}
+	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
+		return 0, r.abort(err)
+	}
+
+	// 3. Relay signals and the terminal until init reports the end.
+	defer func() { r.term.close() }()
+	return r.wait(o.Timeout, res)
+}
+
+// sandboxInit prepares the command that starts init in new namespaces,
+// and returns what to close once it started.
+func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.File) (*exec.Cmd, func(), error) {
+	cmd := initCommand("1")
+	cmd.ExtraFiles = []*os.File{childEnd}
+	cmd.Stderr = stderr
+	if pipes != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes.child[0], pipes.child[1], pipes.child[2]
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -124,127 +171,119 @@ func run(o RunOptions, res *Result) (int, error) {
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true, // the terminal's signals reach the payload once, through us
 	}
-	if o.Cgroup != nil {
-		dir, err := o.Cgroup.Open()
-		if err != nil {
-			return 0, err
-		}
-		defer dir.Close()
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
-	}
 	if o.Spec.Network == NetHost {
 		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET
 	}
-	initDone, err := startLocked(cmd)
-	childEnd.Close()
+	closers := []func(){func() { childEnd.Close() }}
 	if pipes != nil {
-		pipes.closeChildEnds()
+		closers = append(closers, pipes.closeChildEnds)
 	}
-	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) {
-			return 0, userns.Explain(err)
-		}
-		return 0, fmt.Errorf("starting sandbox init: %w", err)
-	}
-	pid := cmd.Process.Pid
-	kill := func() { _ = unix.Kill(pid, unix.SIGKILL); <-initDone }
-
-	// 2. Map ids, then hand over the spec.
-	if err := o.Mapping.Write(pid); err != nil {
-		kill()
-		return 0, err
-	}
-	if err := sock.send(message{Type: msgMapped}); err != nil {
-		kill()
-		return 0, err
-	}
-	var srv *proxy.Server
-	if o.Net != nil && o.Net.Slirp != nil {
-		network, err := slirp.Start(*o.Net.Slirp, pid)
+	if o.Cgroup != nil {
+		dir, err := o.Cgroup.Open()
 		if err != nil {
-			kill()
-			return 0, fmt.Errorf("starting the network: %w", err)
+			return nil, nil, err
 		}
-		defer network.Close()
-		res.NetworkBackend = network.Backend()
+		closers = append(closers, func() { dir.Close() })
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
 	}
-	if o.Net != nil && o.Net.Proxy != nil {
-		srv = proxy.New(*o.Net.Proxy)
-		defer func() { srv.Close(); res.NetworkDenied = srv.Denied() }()
-	}
-	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
-		kill()
-		return 0, err
-	}
+	return cmd, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
+}
 
-	// 3. Relay signals and the terminal until init reports the end.
+// relay is the parent's side of a started sandbox.
+type relay struct {
+	pid           int
+	initDone      <-chan syscall.WaitStatus
+	sock          syncSocket
+	pipes         *stdioPipes
+	term          *terminal
+	proxy         *proxy.Server
+	stdin, stdout *os.File
+}
+
+// abort kills init, waits for it, and returns err.
+func (r *relay) abort(err error) error {
+	_ = unix.Kill(r.pid, unix.SIGKILL)
+	<-r.initDone
+	return err
+}
+
+// wait forwards signals, attaches the terminal and the proxy as init sends
+// them, enforces the timeout, and returns the payload's exit code when
+// init reports the end (or dies).
+func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
-	msgs := receive(sock)
-	var term *terminal
-	defer func() { term.close() }()
+	msgs := receive(r.sock)
 	var timeout, grace <-chan time.Time
-	if o.Timeout > 0 {
-		timeout = time.After(o.Timeout)
+	if timeoutAfter > 0 {
+		timeout = time.After(timeoutAfter)
 	}
 	for {
 		select {
 		case <-timeout:
 			res.TimedOut = true
-			_ = unix.Kill(pid, unix.SIGTERM)
+			_ = unix.Kill(r.pid, unix.SIGTERM)
 			grace = time.After(TimeoutGrace)
 		case <-grace:
-			_ = unix.Kill(pid, unix.SIGKILL)
+			_ = unix.Kill(r.pid, unix.SIGKILL)
 		case sig := <-sigs:
-			if sig == unix.SIGWINCH && term != nil {
-				term.resize()
+			if sig == unix.SIGWINCH && r.term != nil {
+				r.term.resize()
 				continue
 			}
-			_ = unix.Kill(pid, sig.(syscall.Signal))
-		case r := <-msgs:
-			if r.err != nil {
-				kill()
-				return 0, r.err
-			}
-			switch r.msg.Type {
-			case msgConsole:
-				if term, err = attachTerminal(first(r.files), stdin, stdout); err != nil {
-					kill()
-					return 0, err
-				}
-			case msgListeners:
-				if srv == nil || len(r.files) != 2 {
-					kill()
-					return 0, errors.New("init sent proxy listeners that were not asked for")
-				}
-				if err := serveProxy(srv, r.files); err != nil {
-					kill()
-					return 0, err
-				}
-			case msgStarted:
-			case msgError:
-				<-initDone
-				return 0, &SetupError{Msg: r.msg.Error, Fix: r.msg.Hint}
-			case msgExecError:
-				<-initDone
-				return 0, &ExecError{Code: r.msg.Code, Msg: r.msg.Error}
-			case msgExited:
-				<-initDone
-				term.drain()
-				pipes.drain()
-				return ExitStatus(syscall.WaitStatus(r.msg.Status)), nil
-			default: // EOF: init died without a word
-				ws := <-initDone
-				term.drain()
-				pipes.drain()
-				if ws.Signaled() {
-					return ExitStatus(ws), nil
-				}
-				return 0, fmt.Errorf("sandbox init exited with status %d before the payload finished", ws.ExitStatus())
+			_ = unix.Kill(r.pid, sig.(syscall.Signal))
+		case m := <-msgs:
+			if code, done, err := r.handle(m); done {
+				return code, err
 			}
 		}
 	}
+}
+
+// handle acts on one message from init; done means the run is over.
+func (r *relay) handle(m received) (code int, done bool, err error) {
+	if m.err != nil {
+		return 0, true, r.abort(m.err)
+	}
+	switch m.msg.Type {
+	case msgConsole:
+		if r.term, err = attachTerminal(first(m.files), r.stdin, r.stdout); err != nil {
+			return 0, true, r.abort(err)
+		}
+	case msgListeners:
+		if r.proxy == nil || len(m.files) != 2 {
+			return 0, true, r.abort(errors.New("init sent proxy listeners that were not asked for"))
+		}
+		if err := serveProxy(r.proxy, m.files); err != nil {
+			return 0, true, r.abort(err)
+		}
+	case msgStarted:
+	case msgError:
+		<-r.initDone
+		return 0, true, &SetupError{Msg: m.msg.Error, Fix: m.msg.Hint}
+	case msgExecError:
+		<-r.initDone
+		return 0, true, &ExecError{Code: m.msg.Code, Msg: m.msg.Error}
+	case msgExited:
+		<-r.initDone
+		r.term.drain()
+		r.pipes.drain()
+		return ExitStatus(syscall.WaitStatus(m.msg.Status)), true, nil
+	default: // EOF: init died without a word
+		ws := <-r.initDone
+		r.term.drain()
+		r.pipes.drain()
+		if ws.Signaled() {
+			return ExitStatus(ws), true, nil
+		}
+		return 0, true, fmt.Errorf("sandbox init exited with status %d before the payload finished", ws.ExitStatus())
+	}
+	return 0, false, nil
 }
 
 // initCommand re-executes this binary as init at stage; more args follow
