@@ -1,10 +1,9 @@
 package sandbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -150,10 +149,13 @@ func nestedMap(userMode string, own, total int) []userns.IDMap {
 	return userns.KeepID(own, total)
 }
 
-// projectID names a project's state: readable, and unique per path.
+// projectID names a project's state: readable, and unique per path (a
+// name, not a secret: FNV keeps crypto's package initialisation out of
+// every sandbox start).
 func projectID(project string) string {
-	sum := sha256.Sum256([]byte(filepath.Clean(project)))
-	return filepath.Base(project) + "-" + hex.EncodeToString(sum[:6])
+	h := fnv.New64a()
+	h.Write([]byte(filepath.Clean(project)))
+	return filepath.Base(project) + "-" + strconv.FormatUint(h.Sum64()&0xffffffffffff, 16)
 }
 
 func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Plan, error) {
