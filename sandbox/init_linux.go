@@ -122,6 +122,9 @@ func initStage2(sock syncSocket) (int, error) {
 			return 0, err
 		}
 	}
+	if err := unreachableRoutes(spec.Unreachable); err != nil {
+		return 0, err
+	}
 	if spec.Network == NetProxy {
 		if err := sendProxyListeners(sock); err != nil {
 			return 0, err

@@ -134,6 +134,9 @@ func NewSpec(o Options) (*Spec, error) {
 		SetGroups: o.Mapping.Degraded == "",
 		Network:   p.Network.Mode,
 	}
+	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
+		spec.Unreachable = hostAddresses()
+	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ type Spec struct {
 	SetGroups bool `json:"setgroups"`
 	// Network is the [network] mode: none, slirp, host or proxy.
 	Network string `json:"network"`
+	// Unreachable are the host's own addresses, routed nowhere inside so
+	// that the slirp helper cannot be used to reach the host's services.
+	Unreachable []string `json:"unreachable,omitempty"`
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`
