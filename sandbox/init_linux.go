@@ -41,10 +41,13 @@ func IsInit() bool { return os.Getenv(InitEnv) != "" }
 // reporting a setup error to the parent.
 func Init() {
 	runtime.LockOSThread()
-	// exec of /proc/self/exe names us "exe"; `ps` inside should say what
-	// pid 1 is.
-	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("sandbox-init\x00")[0])), 0, 0, 0)
 	stage := os.Getenv(InitEnv)
+	// exec of /proc/self/exe names us "exe"; `ps` should say what we are.
+	name := []byte("sandbox-init\x00")
+	if stage == "watchdog" {
+		name = []byte("sandbox-watch\x00")
+	}
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 	switch stage {
 	case "probe":
 		os.Exit(0)
