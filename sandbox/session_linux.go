@@ -29,6 +29,16 @@ type Session struct {
 
 // Run resolves the session against this host and runs it.
 func (s Session) Run() (*Result, error) {
+	o, err := s.prepare()
+	if err != nil {
+		return nil, err
+	}
+	return Run(*o)
+}
+
+// prepare resolves everything Run needs. What it creates on the way (the
+// run's files directory, a cgroup) is removed again if it fails.
+func (s Session) prepare() (o *RunOptions, err error) {
 	host, err := CurrentHost()
 	if err != nil {
 		return nil, err
@@ -41,17 +51,39 @@ func (s Session) Run() (*Result, error) {
 	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
 		p.Workdir = rel
 	}
-	var size console.Size
-	if s.Terminal {
-		size, _ = console.GetSize(int(os.Stdin.Fd()))
+	var cg *cgroup.Manager
+	if p.Limits.NeedsCgroup() {
+		// First: a re-exec in a systemd scope must come before any other
+		// side effect.
+		cg, err = acquireCgroup(p.Limits, s.Warn)
+		if errors.Is(err, errReexec) {
+			return nil, reexecInScope()
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && cg != nil {
+				cg.Destroy()
+			}
+		}()
 	}
 	files, err := RunFilesDir()
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(files)
+		}
+	}()
 	netOpts, err := netOptions(p.Network, files)
 	if err != nil {
 		return nil, err
+	}
+	var size console.Size
+	if s.Terminal {
+		size, _ = console.GetSize(int(os.Stdin.Fd()))
 	}
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
@@ -61,15 +93,5 @@ func (s Session) Run() (*Result, error) {
 		return nil, err
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
-	var cg *cgroup.Manager
-	if p.Limits.NeedsCgroup() {
-		cg, err = acquireCgroup(p.Limits, s.Warn)
-		if errors.Is(err, errReexec) {
-			return nil, reexecInScope()
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return Run(RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)})
+	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)}, nil
 }
