@@ -5,6 +5,8 @@
 package proxy
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"strings"
 )
@@ -38,10 +40,44 @@ func (p Policy) Allowed(host string) bool {
 	return false
 }
 
-// resolve returns the address to dial for host:port.
-func (p Policy) resolve(host, port string) string {
+// localError is an allowed name that DNS resolves only to addresses of
+// this machine or its links: following it would let the sandbox reach the
+// host's loopback services through the proxy (DNS rebinding).
+type localError struct {
+	host string
+	ips  []net.IP
+}
+
+func (e *localError) Error() string {
+	return fmt.Sprintf("%s resolves only to local addresses (%v)", e.host, e.ips)
+}
+
+// resolve returns the addresses to dial for an allowed host. Names in
+// Hosts and IP literals (which Allow lists as they are) are taken as
+// given; anything DNS answers is stripped of loopback, link-local,
+// multicast and unspecified addresses.
+func (p Policy) resolve(ctx context.Context, host string) ([]string, error) {
 	if ip, ok := p.Hosts[strings.ToLower(host)]; ok {
-		host = ip
+		return []string{ip}, nil
 	}
-	return net.JoinHostPort(host, port)
+	if net.ParseIP(host) != nil {
+		return []string{host}, nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var local []net.IP
+	for _, a := range addrs {
+		if a.IP.IsLoopback() || a.IP.IsLinkLocalUnicast() || a.IP.IsLinkLocalMulticast() || a.IP.IsMulticast() || a.IP.IsUnspecified() {
+			local = append(local, a.IP)
+			continue
+		}
+		out = append(out, a.IP.String())
+	}
+	if len(out) == 0 {
+		return nil, &localError{host: host, ips: local}
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -186,12 +187,35 @@ func (s *Server) open(c net.Conn, host, port string) net.Conn {
 		fmt.Fprintf(c, forbidden, target)
 		return nil
 	}
-	up, err := s.dial("tcp", s.policy.resolve(host, port))
-	if err != nil {
+	up, err := s.connect(host, port)
+	var local *localError
+	switch {
+	case errors.As(err, &local):
+		s.deny(target + " (resolves to a local address)")
+		fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nsandbox: connection to %s denied: %v\n", target, err)
+		return nil
+	case err != nil:
 		fmt.Fprintf(c, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\nsandbox: %v\n", err)
 		return nil
 	}
 	return up
+}
+
+// connect dials an allowed host, trying each address it resolves to.
+func (s *Server) connect(host, port string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs, err := s.policy.resolve(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		var c net.Conn
+		if c, err = s.dial("tcp", net.JoinHostPort(a, port)); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
 }
 
 // forward relays one plain-HTTP request with an absolute URI: the head is
@@ -283,7 +307,13 @@ func (s *Server) handleSOCKS(c net.Conn) {
 		reply(2) // connection not allowed by ruleset
 		return
 	}
-	up, err := s.dial("tcp", s.policy.resolve(host, port))
+	up, err := s.connect(host, port)
+	var local *localError
+	if errors.As(err, &local) {
+		s.deny(target + " (resolves to a local address)")
+		reply(2)
+		return
+	}
 	if err != nil {
 		reply(5) // connection refused
 		return

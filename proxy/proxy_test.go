@@ -227,3 +227,20 @@ func TestPlainHTTP(t *testing.T) {
 		t.Errorf("evil.test: %s, want 403", resp.Status)
 	}
 }
+
+// An allowed name that DNS resolves to this machine is refused: the
+// sandbox must not reach the host's loopback through the proxy. Names in
+// Hosts are the user's own configuration and stay trusted.
+func TestNoRebindingToLoopback(t *testing.T) {
+	port := echoServer(t, "127.0.0.1")
+	s, httpAddr, _ := startProxy(t, Policy{Allow: []string{"localhost"}})
+	c, resp, br := connect(t, httpAddr, "localhost:"+port)
+	body, _ := io.ReadAll(br)
+	c.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "resolves only to local addresses") {
+		t.Errorf("CONNECT localhost: %s %q, want 403", resp.Status, body)
+	}
+	if got := Summary(s.Denied()); got != "denied 1 connection: localhost:"+port+" (resolves to a local address)" {
+		t.Errorf("Summary = %q", got)
+	}
+}
