@@ -33,7 +33,14 @@ func attachTerminal(master, stdin, stdout *os.File) (*terminal, error) {
 		t.user, t.raw = stdin, raw
 		t.resize()
 	}
-	go func() { _, _ = io.Copy(master, stdin) }()
+	go func() {
+		_, _ = io.Copy(master, stdin)
+		if t.user == nil {
+			// Piped input has ended: end-of-file for the line discipline
+			// too, or `echo ls | sandbox shell` would never return.
+			_, _ = master.Write([]byte{4})
+		}
+	}()
 	go func() {
 		// EIO once every slave fd is closed: the end of the output.
 		_, _ = io.Copy(stdout, master)
