@@ -39,18 +39,6 @@ func ParseSize(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-// FormatSize renders a byte count the way a user would write it.
-func FormatSize(n int64) string {
-	for _, u := range []struct {
-		unit string
-		size int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.unit
-		}
-	}
-	return strconv.FormatInt(n, 10) + "B"
-}
 
 // validate checks the [limits] table; bad is validate's reporter.
 func (l Limits) validate(bad func(path []string, hint, format string, args ...any)) {

@@ -86,16 +86,6 @@ func choose(cfg Config) (string, error) {
 	return "", ErrNoHelper
 }
 
-// Available returns the installed backends, preferred first.
-func Available() []string {
-	var out []string
-	for _, b := range []string{Pasta, Slirp4netns} {
-		if _, err := exec.LookPath(b); err == nil {
-			out = append(out, b)
-		}
-	}
-	return out
-}
 
 // PortError is a host port that cannot be forwarded.
 type PortError struct {
