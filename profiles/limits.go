@@ -39,7 +39,6 @@ func ParseSize(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-
 // validate checks the [limits] table; bad is validate's reporter.
 func (l Limits) validate(bad func(path []string, hint, format string, args ...any)) {
 	at := func(key string) []string { return []string{"limits", key} }

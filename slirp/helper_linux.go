@@ -86,7 +86,6 @@ func choose(cfg Config) (string, error) {
 	return "", ErrNoHelper
 }
 
-
 // PortError is a host port that cannot be forwarded.
 type PortError struct {
 	Port   PortSpec
