@@ -40,5 +40,7 @@ if ! runuser -u "$user" -- test -r "$src/go.mod"; then
   cd "$copy"
 fi
 go test -count=1 -exec "$PWD/scripts/as-test-user" "$@" ./...
+# The single-id fallback as a user without subordinate ids.
+(cd "$src" && scripts/test-nosubid.sh)
 # Real cgroup v2 enforcement, in a throwaway VM (this host is hybrid).
 (cd "$src" && scripts/test-vm.sh)
