@@ -144,9 +144,11 @@ func TestCgroupVMCPU(t *testing.T) {
 
 func TestCgroupVMLimitsVisibleInside(t *testing.T) {
 	p := requireVM(t)
-	out := p.output(t, "run", "--memory", "48MiB", "--pids", "100", "--cpus", "0.5", "--", "sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max 2>&1; cat /proc/self/cgroup")
+	os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte("[limits]\ncpu_weight = 200\nio_weight = 50\nmemory_swap = \"0\"\n"), 0o644)
+	out := p.output(t, "run", "--memory", "48MiB", "--pids", "100", "--cpus", "0.5", "--", "sh", "-c",
+		"cd /sys/fs/cgroup && cat memory.max pids.max cpu.max cpu.weight io.weight memory.swap.max 2>&1; cat /proc/self/cgroup")
 	t.Logf("inside:\n%s", out)
-	for _, want := range []string{strconv.Itoa(48 << 20), "100", "50000 100000"} {
+	for _, want := range []string{strconv.Itoa(48 << 20), "100", "50000 100000", "200", "default 50", "0"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want)).MatchString(out) {
 			t.Errorf("limit %s not visible inside:\n%s", want, out)
 		}
