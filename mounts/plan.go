@@ -75,6 +75,7 @@ type HostOptions struct {
 	Home    string  // the home directory's path inside
 	HomeDir string  // host directory behind it; "" for a throwaway tmpfs
 	Project string  // the project directory, same path inside and out
+	Files   Plan    // generated files bound in (resolv.conf, hosts); Extra wins over them
 	Extra   Plan    // the profile's own mounts
 	// Cgroup2 mounts the sandbox's cgroup (its cgroup namespace's root)
 	// read-only at /sys/fs/cgroup: for runs with limits, so that Go and the
@@ -84,8 +85,8 @@ type HostOptions struct {
 
 // Host plans a root made of the host's filesystem, read-only, with a
 // writable project, a private home, /tmp, /run and /dev, fresh /proc and
-// /sys, and the OCI masks. Ops are ordered parents first; Extra replaces a
-// base op with the same target.
+// /sys, generated files, and the OCI masks. Ops are ordered parents first;
+// Extra replaces a base op (or file) with the same target.
 func Host(o HostOptions) Plan {
 	var p Plan
 	for _, e := range o.Root {
@@ -113,7 +114,7 @@ func Host(o HostOptions) Plan {
 		p = append(p, Op{Kind: Tmpfs, Target: o.Home, Data: "mode=700"})
 	}
 	p = append(p, Op{Kind: Bind, Source: o.Project, Target: o.Project})
-	p = p.override(o.Extra)
+	p = append(p, o.Files...).override(o.Extra)
 	for _, m := range MaskedPaths {
 		p = append(p, Op{Kind: Mask, Target: m})
 	}

@@ -102,13 +102,12 @@ func NewSpec(o Options) (*Spec, error) {
 		return nil, err
 	}
 	if o.Files == "" && p.Network.Mode != NetHost {
-		return nil, errors.New("sandbox: Options.Files is required for the network files")
+		return nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
 	netOps, netEnv, err := networkFiles(p.Network, p.Hostname, o.Files)
 	if err != nil {
 		return nil, err
 	}
-	extra = append(withoutTargets(netOps, extra), extra...)
 	cwd := filepath.Join(o.Project, p.Workdir)
 	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("workdir %s is not a directory in the project", cwd)
@@ -122,7 +121,7 @@ func NewSpec(o Options) (*Spec, error) {
 	spec := &Spec{
 		Hostname: p.Hostname,
 		Mounts: mounts.Host(mounts.HostOptions{
-			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Extra: extra,
+			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
 			Cgroup2: p.Limits.NeedsCgroup(),
 		}),
 		Process: Process{
@@ -259,22 +258,6 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
-}
-
-// withoutTargets drops the ops of p whose targets the profile's own
-// mounts take over.
-func withoutTargets(p, over mounts.Plan) mounts.Plan {
-	taken := map[string]bool{}
-	for _, op := range over {
-		taken[filepath.Clean(op.Target)] = true
-	}
-	var out mounts.Plan
-	for _, op := range p {
-		if !taken[filepath.Clean(op.Target)] {
-			out = append(out, op)
-		}
-	}
-	return out
 }
 
 func merge(ms ...map[string]string) map[string]string {

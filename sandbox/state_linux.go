@@ -65,7 +65,7 @@ func register(info RunInfo) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := List(); err != nil {
+	if _, err := list(runs); err != nil {
 		return nil, err
 	}
 	p := filepath.Join(runs, strconv.Itoa(info.PID)+".json")
@@ -119,6 +119,10 @@ func List() ([]RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return list(runs)
+}
+
+func list(runs string) ([]RunInfo, error) {
 	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
 	var out []RunInfo
 	for _, p := range paths {
