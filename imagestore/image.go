@@ -1,0 +1,218 @@
+package imagestore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Image is a stored image, ready to run.
+type Image struct {
+	Ref       string    `json:"ref"`
+	Digest    string    `json:"digest"`     // the platform manifest's digest
+	RefDigest string    `json:"ref_digest"` // what the ref resolved to (an index, or Digest)
+	Config    Config    `json:"config"`
+	Layers    []Layer   `json:"layers"` // bottom first
+	Size      int64     `json:"size"`   // compressed bytes, as a registry counts them
+	Created   time.Time `json:"created"`
+	Pulled    time.Time `json:"pulled"`
+}
+
+// Layer is one layer of an Image.
+type Layer struct {
+	Digest string `json:"digest"`
+	DiffID string `json:"diff_id"`
+	Size   int64  `json:"size"`
+	Dir    string `json:"dir"` // the unpacked tree
+}
+
+// Config is what an image says about running it.
+type Config struct {
+	Env        []string `json:"env,omitempty"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	WorkingDir string   `json:"working_dir,omitempty"`
+	User       string   `json:"user,omitempty"`
+}
+
+// Dirs are the unpacked layers, bottom first.
+func (i *Image) Dirs() []string {
+	out := make([]string, len(i.Layers))
+	for n, l := range i.Layers {
+		out[n] = l.Dir
+	}
+	return out
+}
+
+// Get returns the stored image ref names (a name, REPO@DIGEST or a bare
+// digest), or ErrNotFound, also when a layer is not unpacked yet (an
+// interrupted pull): a pull completes it.
+func (s *Store) Get(ref string) (*Image, error) {
+	key := ref
+	if !digestRE.MatchString(ref) {
+		n, err := Normalize(ref)
+		if err != nil {
+			return nil, err
+		}
+		key = n
+	}
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	desc, ok := lookup(idx, key)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", ref, ErrNotFound)
+	}
+	img, err := s.load(desc)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range img.Layers {
+		if _, err := os.Stat(l.Dir); err != nil {
+			return nil, fmt.Errorf("%s: layer %s is not unpacked: %w", ref, short(l.DiffID), ErrNotFound)
+		}
+	}
+	return img, nil
+}
+
+// load reads an index entry's manifest and config from the blobs.
+func (s *Store) load(desc v1.Descriptor) (*Image, error) {
+	m, cfg, err := s.readManifest(desc.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image %s: %d layers but %d diff_ids in its config", desc.Digest, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	img := &Image{
+		Ref: desc.Annotations[annotRef], Digest: desc.Digest.String(), RefDigest: desc.Annotations[annotRefDigest],
+		Config: Config{
+			Env: cfg.Config.Env, Entrypoint: cfg.Config.Entrypoint, Cmd: cfg.Config.Cmd,
+			WorkingDir: cfg.Config.WorkingDir, User: cfg.Config.User,
+		},
+		Created: cfg.Created.Time,
+		Size:    desc.Size + m.Config.Size,
+	}
+	img.Pulled, _ = time.Parse(time.RFC3339, desc.Annotations[annotPulled])
+	for i, l := range m.Layers {
+		d := cfg.RootFS.DiffIDs[i].String()
+		img.Layers = append(img.Layers, Layer{Digest: l.Digest.String(), DiffID: d, Size: l.Size, Dir: s.layerPath(d)})
+		img.Size += l.Size
+	}
+	return img, nil
+}
+
+// readManifest parses a stored manifest and its config.
+func (s *Store) readManifest(digest string) (*v1.Manifest, *v1.ConfigFile, error) {
+	if err := checkDigest(digest); err != nil {
+		return nil, nil, err
+	}
+	raw, err := os.ReadFile(s.blobPath(digest))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading manifest %s: %w", short(digest), err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing manifest %s: %w", short(digest), err)
+	}
+	if err := checkDigest(m.Config.Digest.String()); err != nil {
+		return nil, nil, err
+	}
+	rawCfg, err := os.ReadFile(s.blobPath(m.Config.Digest.String()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading image config %s: %w", short(m.Config.Digest.String()), err)
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing image config %s: %w", short(m.Config.Digest.String()), err)
+	}
+	return m, cfg, nil
+}
+
+// Info is one stored image, for `sandbox images`.
+type Info struct {
+	Ref      string    `json:"ref"`
+	Digest   string    `json:"digest"`
+	Size     int64     `json:"size"`
+	Created  time.Time `json:"created"`
+	Projects []string  `json:"used_by"`
+}
+
+// List returns the stored images in index order.
+func (s *Store) List() ([]Info, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	uses, err := s.Uses()
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for _, desc := range idx.Manifests {
+		img, err := s.load(desc)
+		if err != nil {
+			out = append(out, Info{Ref: desc.Annotations[annotRef], Digest: desc.Digest.String()})
+			continue
+		}
+		info := Info{Ref: img.Ref, Digest: img.Digest, Size: img.Size, Created: img.Created, Projects: []string{}}
+		for _, u := range uses {
+			if u.Digest == img.Digest {
+				info.Projects = append(info.Projects, u.Project)
+			}
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Use records that a sandbox (named id, for project) stands on the image
+// digest, so that rmi and prune keep it.
+type Use struct {
+	ID      string `json:"id"`
+	Project string `json:"project"`
+	Digest  string `json:"digest"`
+}
+
+// AddUse records u.
+func (s *Store) AddUse(u Use) error {
+	data, _ := json.Marshal(u)
+	return writeFileAtomic(s.usePath(u.ID), data, s.root+"/"+tmpDir)
+}
+
+// RemoveUse forgets the sandbox id.
+func (s *Store) RemoveUse(id string) error {
+	err := os.Remove(s.usePath(id))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// Uses lists the recorded sandboxes.
+func (s *Store) Uses() ([]Use, error) {
+	entries, err := os.ReadDir(s.root + "/" + usesDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Use
+	for _, e := range entries {
+		data, err := os.ReadFile(s.root + "/" + usesDir + "/" + e.Name())
+		var u Use
+		if err != nil || json.Unmarshal(data, &u) != nil {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (s *Store) usePath(id string) string {
+	return s.root + "/" + usesDir + "/" + strings.ReplaceAll(id, "/", "_") + ".json"
+}

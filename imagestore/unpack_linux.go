@@ -1,0 +1,409 @@
+package imagestore
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+)
+
+// UnpackFile unpacks the layer blob req.Blob into the new directory
+// req.Dest, checking that the uncompressed tar matches req.DiffID. On error
+// req.Dest may hold part of the layer; the caller removes it.
+func UnpackFile(req UnpackRequest) (UnpackResult, error) {
+	if err := checkDigest(req.DiffID); err != nil {
+		return UnpackResult{}, err
+	}
+	f, err := os.Open(req.Blob)
+	if err != nil {
+		return UnpackResult{}, err
+	}
+	defer f.Close()
+	r, err := decompress(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return UnpackResult{}, err
+	}
+	defer r.Close()
+	lim := req.Limits.withDefaults()
+	h := sha256.New()
+	// The tar stream may be longer than its content (headers, padding) but
+	// not by much: past this it is a bomb however its headers add up.
+	bounded := &boundedReader{r: r, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
+	stream := io.TeeReader(bounded, h)
+	u := &unpacker{limits: lim, chown: req.Chown}
+	res, err := u.unpack(tar.NewReader(stream), req.Dest)
+	if err != nil {
+		return res, err
+	}
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		return res, err
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != req.DiffID {
+		return res, &HostileError{Msg: fmt.Sprintf("layer content %s does not match its diff_id %s", short(got), short(req.DiffID))}
+	}
+	return res, nil
+}
+
+// decompress recognises gzip and zstd by their magic numbers; anything
+// else is read as a plain tar (the tar reader rejects what is not one).
+func decompress(r *bufio.Reader) (io.ReadCloser, error) {
+	magic, _ := r.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, &HostileError{Msg: fmt.Sprintf("bad gzip stream: %v", err)}
+		}
+		return z, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		z, err := zstd.NewReader(r)
+		if err != nil {
+			return nil, &HostileError{Msg: fmt.Sprintf("bad zstd stream: %v", err)}
+		}
+		return z.IOReadCloser(), nil
+	}
+	return io.NopCloser(r), nil
+}
+
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &HostileError{Msg: "layer decompresses past its size limit (a decompression bomb?)"}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// unpacker extracts one tar stream. Every entry is created relative to a
+// directory fd that was opened with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so
+// no path, symlink or hardlink in the layer can reach outside it.
+type unpacker struct {
+	limits Limits
+	chown  bool
+	root   int // O_PATH fd of the layer's directory
+	res    UnpackResult
+	dirs   []dirAttrs // applied at the end, deepest first
+	// the last parent directory opened: tar entries come grouped by directory
+	lastDir string
+	lastFD  int
+}
+
+type dirAttrs struct {
+	name string
+	hdr  *tar.Header
+}
+
+func (u *unpacker) unpack(tr *tar.Reader, dest string) (UnpackResult, error) {
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		return u.res, err
+	}
+	root, err := unix.Open(dest, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return u.res, &os.PathError{Op: "open", Path: dest, Err: err}
+	}
+	u.root, u.lastFD = root, -1
+	defer unix.Close(root)
+	defer u.closeLast()
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var h *HostileError
+			if errors.As(err, &h) {
+				return u.res, err
+			}
+			return u.res, &HostileError{Msg: fmt.Sprintf("unreadable tar stream: %v", err)}
+		}
+		if u.res.Files++; u.res.Files > u.limits.LayerFiles {
+			return u.res, &HostileError{Msg: fmt.Sprintf("layer has more than %d entries (the limit)", u.limits.LayerFiles)}
+		}
+		if err := u.entry(tr, hdr); err != nil {
+			return u.res, err
+		}
+	}
+	return u.res, u.finishDirs()
+}
+
+// cleanName checks an entry name and returns it relative to the layer
+// root ("." for the root itself).
+func cleanName(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", hostile(name, "absolute path")
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == ".." {
+			return "", hostile(name, "path with '..'")
+		}
+	}
+	if strings.ContainsRune(name, 0) {
+		return "", hostile(name, "NUL in path")
+	}
+	return path.Clean(name), nil
+}
+
+func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if err := checkXattrs(hdr); err != nil {
+		return err
+	}
+	if name == "." {
+		if hdr.Typeflag == tar.TypeDir {
+			u.dirs = append(u.dirs, dirAttrs{name: ".", hdr: hdr})
+		}
+		return nil
+	}
+	dir, base := path.Split(name)
+	dir = path.Clean(dir)
+	parent, err := u.parent(dir, name)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		return u.whiteout(parent, dir, base, name)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return u.mkdir(parent, base, name, hdr)
+	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archivers still write '\x00'
+		return u.file(tr, parent, base, name, hdr)
+	case tar.TypeSymlink:
+		return u.symlink(parent, dir, base, name, hdr)
+	case tar.TypeLink:
+		return u.hardlink(parent, base, name, hdr)
+	case tar.TypeFifo:
+		if err := u.replace(parent, base, name, false); err != nil {
+			return err
+		}
+		if err := unix.Mknodat(parent, base, unix.S_IFIFO|0o600, 0); err != nil {
+			return &os.PathError{Op: "mkfifo", Path: name, Err: err}
+		}
+		return u.attrs(parent, base, name, hdr, -1)
+	case tar.TypeChar, tar.TypeBlock:
+		// Device nodes are left out: a user namespace cannot make them,
+		// and a sandbox gets its own /dev.
+		u.res.Skipped++
+		return nil
+	case tar.TypeXGlobalHeader:
+		return nil
+	}
+	u.res.Skipped++
+	return nil
+}
+
+// parent opens the entry's parent directory, creating missing ones (some
+// archivers leave directory entries out). A symlink on the way is refused:
+// it could point anywhere.
+func (u *unpacker) parent(dir, entry string) (int, error) {
+	if dir == u.lastDir && u.lastFD >= 0 {
+		return u.lastFD, nil
+	}
+	u.closeLast()
+	fd, err := u.openDir(dir)
+	if errors.Is(err, unix.ENOENT) {
+		if err := u.mkdirAll(dir, entry); err != nil {
+			return -1, err
+		}
+		fd, err = u.openDir(dir)
+	}
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOTDIR) {
+		return -1, hostile(entry, "a parent directory is a symlink or not a directory: writing through it could leave the layer")
+	}
+	if err != nil {
+		return -1, &os.PathError{Op: "openat2", Path: dir, Err: err}
+	}
+	u.lastDir, u.lastFD = dir, fd
+	return fd, nil
+}
+
+func (u *unpacker) closeLast() {
+	if u.lastFD >= 0 {
+		unix.Close(u.lastFD)
+		u.lastFD, u.lastDir = -1, ""
+	}
+}
+
+func (u *unpacker) openDir(dir string) (int, error) {
+	if dir == "." {
+		return unix.Openat(u.root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	return unix.Openat2(u.root, dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+	})
+}
+
+// mkdirAll makes the missing directories of dir, one component at a time,
+// each under an fd of its parent.
+func (u *unpacker) mkdirAll(dir, entry string) error {
+	cur := "."
+	for _, part := range strings.Split(dir, "/") {
+		fd, err := u.openDir(cur)
+		if err != nil {
+			if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
+				return hostile(entry, "a parent directory is a symlink or not a directory: writing through it could leave the layer")
+			}
+			return &os.PathError{Op: "openat2", Path: cur, Err: err}
+		}
+		err = unix.Mkdirat(fd, part, 0o755)
+		unix.Close(fd)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return &os.PathError{Op: "mkdir", Path: path.Join(cur, part), Err: err}
+		}
+		cur = path.Join(cur, part)
+	}
+	return nil
+}
+
+// replace removes what an earlier entry of this layer left at base (a
+// later entry wins, as in tar -x); keepDir leaves a directory alone.
+func (u *unpacker) replace(parent int, base, name string, keepDir bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return nil
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if keepDir {
+			return nil
+		}
+		if err := unix.Unlinkat(parent, base, unix.AT_REMOVEDIR); err != nil {
+			return hostile(name, "replaces a non-empty directory of the same layer")
+		}
+		return nil
+	}
+	if err := unix.Unlinkat(parent, base, 0); err != nil {
+		return &os.PathError{Op: "unlink", Path: name, Err: err}
+	}
+	return nil
+}
+
+func (u *unpacker) mkdir(parent int, base, name string, hdr *tar.Header) error {
+	if err := u.replace(parent, base, name, true); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(parent, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		return &os.PathError{Op: "mkdir", Path: name, Err: err}
+	}
+	u.dirs = append(u.dirs, dirAttrs{name: name, hdr: hdr})
+	return nil
+}
+
+func (u *unpacker) file(tr *tar.Reader, parent int, base, name string, hdr *tar.Header) error {
+	if u.res.Bytes += hdr.Size; hdr.Size < 0 || u.res.Bytes > u.limits.LayerBytes {
+		return hostile(name, "layer content exceeds the limit of %d bytes", u.limits.LayerBytes)
+	}
+	if err := u.replace(parent, base, name, false); err != nil {
+		return err
+	}
+	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if _, err := io.Copy(f, tr); err != nil {
+		var h *HostileError
+		if errors.As(err, &h) {
+			return err
+		}
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return u.attrs(parent, base, name, hdr, fd)
+}
+
+func (u *unpacker) symlink(parent int, dir, base, name string, hdr *tar.Header) error {
+	target := hdr.Linkname
+	if target == "" || strings.ContainsRune(target, 0) {
+		return hostile(name, "empty symlink target")
+	}
+	// An absolute target resolves inside the sandbox's root; a relative
+	// one must not climb above the layer.
+	if !path.IsAbs(target) {
+		if j := path.Join(dir, target); j == ".." || strings.HasPrefix(j, "../") {
+			return hostile(name, "symlink to %q escapes the layer", target)
+		}
+	}
+	if err := u.replace(parent, base, name, false); err != nil {
+		return err
+	}
+	if err := unix.Symlinkat(target, parent, base); err != nil {
+		return &os.PathError{Op: "symlink", Path: name, Err: err}
+	}
+	return u.attrs(parent, base, name, hdr, -1)
+}
+
+func (u *unpacker) hardlink(parent int, base, name string, hdr *tar.Header) error {
+	src, err := cleanName(hdr.Linkname)
+	if err != nil || src == "." {
+		return hostile(name, "hardlink to %q escapes the layer", hdr.Linkname)
+	}
+	sdir, sbase := path.Split(src)
+	sfd, err := u.openDir(path.Clean(sdir))
+	if err != nil {
+		return hostile(name, "hardlink to %q, which is not in this layer", hdr.Linkname)
+	}
+	defer unix.Close(sfd)
+	var st unix.Stat_t
+	if err := unix.Fstatat(sfd, sbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return hostile(name, "hardlink to %q, which is not a file in this layer", hdr.Linkname)
+	}
+	if src == name {
+		return nil
+	}
+	if err := u.replace(parent, base, name, false); err != nil {
+		return err
+	}
+	if err := unix.Linkat(sfd, sbase, parent, base, 0); err != nil {
+		return &os.PathError{Op: "link", Path: name, Err: err}
+	}
+	return nil
+}
+
+// finishDirs gives directories their modes, owners and times, deepest
+// first, now that nothing more is written into them.
+func (u *unpacker) finishDirs() error {
+	u.closeLast()
+	sort.SliceStable(u.dirs, func(i, j int) bool {
+		return strings.Count(u.dirs[i].name, "/") > strings.Count(u.dirs[j].name, "/")
+	})
+	for _, d := range u.dirs {
+		dir, base := path.Split(d.name)
+		if d.name == "." {
+			dir, base = ".", "."
+		}
+		parent, err := u.openDir(path.Clean(dir))
+		if err != nil {
+			return hostile(d.name, "a parent directory is a symlink or not a directory: writing through it could leave the layer")
+		}
+		err = u.attrs(parent, base, d.name, d.hdr, -1)
+		unix.Close(parent)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
