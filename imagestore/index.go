@@ -134,3 +134,25 @@ func lookup(idx *v1.IndexManifest, ref string) (v1.Descriptor, bool) {
 	}
 	return v1.Descriptor{}, false
 }
+
+// Repository is ref without its tag or digest, normalized.
+func Repository(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ref
+	}
+	repo := r.Context().RegistryStr()
+	if repo == name.DefaultRegistry {
+		repo = "docker.io"
+	}
+	return repo + "/" + r.Context().RepositoryStr()
+}
+
+// Registry is ref's registry host, as insecure_registries names it.
+func Registry(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	return r.Context().RegistryStr()
+}

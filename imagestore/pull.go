@@ -246,7 +246,7 @@ func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, repor
 }
 
 // unpackLayer unpacks a stored blob into layers/ unless it is there: into
-// a temporary directory first, renamed when complete.
+// a temporary directory first, which the unpacker renames when complete.
 func (s *Store) unpackLayer(blobDigest, mediaType, diffID string) error {
 	unlock, err := s.lock("layer-"+diffID[7:], true)
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Store) unpackLayer(blobDigest, mediaType, diffID string) error {
 	u := s.unpacker()
 	_ = u.RemoveAll(tmp)
 	_, err = u.Unpack(UnpackRequest{
-		Blob: s.blobPath(blobDigest), MediaType: mediaType, Dest: tmp, DiffID: diffID,
+		Blob: s.blobPath(blobDigest), MediaType: mediaType, Dest: tmp, Final: final, DiffID: diffID,
 		Limits: s.opts.Limits, Chown: u.Owners(),
 	})
 	if err != nil {
@@ -270,7 +270,7 @@ func (s *Store) unpackLayer(blobDigest, mediaType, diffID string) error {
 		}
 		return err
 	}
-	return renameDurable(tmp, final)
+	return nil
 }
 
 func bytesOpener(b []byte) func() (io.ReadCloser, error) {

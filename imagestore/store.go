@@ -55,9 +55,13 @@ type UnpackRequest struct {
 	Blob      string `json:"blob"`       // the compressed blob's path
 	MediaType string `json:"media_type"` // how it is compressed
 	Dest      string `json:"dest"`
-	DiffID    string `json:"diff_id"` // the uncompressed tar's digest, checked
-	Limits    Limits `json:"limits"`
-	Chown     bool   `json:"chown"` // give files their owners from the tar
+	// Final, if set, is where Dest is renamed once complete (by the
+	// unpacker: moving a directory needs write access to it, which only
+	// the namespace that owns it may have).
+	Final  string `json:"final,omitempty"`
+	DiffID string `json:"diff_id"` // the uncompressed tar's digest, checked
+	Limits Limits `json:"limits"`
+	Chown  bool   `json:"chown"` // give files their owners from the tar
 }
 
 // UnpackResult is what an unpack found.

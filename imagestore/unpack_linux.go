@@ -53,6 +53,9 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != req.DiffID {
 		return res, &HostileError{Msg: fmt.Sprintf("layer content %s does not match its diff_id %s", short(got), short(req.DiffID))}
 	}
+	if req.Final != "" {
+		return res, renameDurable(req.Dest, req.Final)
+	}
 	return res, nil
 }
 

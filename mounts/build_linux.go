@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +30,11 @@ func Build(plan Plan, scratch string) (chrooted bool, err error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return false, &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
 	}
-	host, root, onRootfs, err := scratchRoot(scratch)
+	var overlay *Op
+	if len(plan) > 0 && plan[0].Kind == Overlay {
+		overlay, plan = &plan[0], plan[1:]
+	}
+	host, root, onRootfs, err := scratchRoot(scratch, overlay)
 	if err != nil {
 		return false, err
 	}
@@ -55,20 +60,28 @@ func Build(plan Plan, scratch string) (chrooted bool, err error) {
 			return false, err
 		}
 	}
+	if overlay != nil {
+		return onRootfs, nil // the image's root is the sandbox's to change
+	}
 	// The root tmpfs holds only mountpoints and symlinks; writes elsewhere
 	// than the writable mounts must fail with EROFS, as on the host.
 	return onRootfs, setattr(unix.AT_FDCWD, "/", unix.MOUNT_ATTR_RDONLY, false)
 }
 
-// scratchRoot mounts the tmpfs the new root is built on and says where the
-// host's tree and the new root are.
-func scratchRoot(scratch string) (host, root string, onRootfs bool, err error) {
+// scratchRoot mounts the tmpfs the new root is built on, or the image's
+// overlay, and says where the host's tree and the new root are.
+func scratchRoot(scratch string, overlay *Op) (host, root string, onRootfs bool, err error) {
 	const base = "/tmp"
 	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return "", "", false, &Error{Op: "mount tmpfs", Target: base, Err: err}
 	}
 	for _, d := range []string{base + "/oldroot", base + "/newroot"} {
 		if err := os.Mkdir(d, 0o755); err != nil {
+			return "", "", false, err
+		}
+	}
+	if overlay != nil {
+		if err := mountOverlay(*overlay, base+"/newroot", base); err != nil {
 			return "", "", false, err
 		}
 	}
@@ -80,10 +93,20 @@ func scratchRoot(scratch string) (host, root string, onRootfs bool, err error) {
 		if err := unix.Mount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 			return "", "", false, &Error{Op: "mount tmpfs", Target: scratch, Err: err}
 		}
-		return "/", scratch, true, nil
+		if overlay == nil {
+			return "/", scratch, true, nil
+		}
+		root := filepath.Join(scratch, "root")
+		if err := os.Mkdir(root, 0o755); err != nil {
+			return "", "", false, err
+		}
+		return "/", root, true, mountOverlay(*overlay, root, scratch)
 	}
 	if err != nil {
 		return "", "", false, err
+	}
+	if overlay != nil {
+		return "/oldroot", "/newroot", false, nil
 	}
 	if err := unix.Mount("tmpfs", "/newroot", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return "", "", false, &Error{Op: "mount tmpfs", Target: "/newroot", Err: err}

@@ -36,6 +36,10 @@ type Op struct {
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"ro,omitempty"`
 	Data     string `json:"data,omitempty"` // comma-separated key=value options
+	// Layers, Upper and Work belong to an Overlay op: host directories.
+	Layers []string `json:"layers,omitempty"`
+	Upper  string   `json:"upper,omitempty"`
+	Work   string   `json:"work,omitempty"`
 }
 
 // Plan is the ordered list of mount requests that builds a root.

@@ -17,5 +17,6 @@ func Defaults() *Profile {
 	if err := decodeInto(p, "<built-in>", defaultTOML); err != nil {
 		panic("profiles: built-in default profile is invalid: " + err.Error())
 	}
+	p.set = nil // defaults are not choices an image's settings must yield to
 	return p
 }

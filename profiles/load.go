@@ -98,6 +98,9 @@ func decodeInto(p *Profile, name string, data []byte) error {
 	if _, err := toml.Decode(string(data), p); err != nil {
 		return &Error{File: name, Msg: err.Error()}
 	}
+	for k := range raw {
+		p.markSet(k)
+	}
 	return errs.orNil()
 }
 
@@ -121,6 +124,9 @@ func checkTable(table map[string]any, t reflect.Type, path []string, report repo
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
 		tag := strings.Split(t.Field(i).Tag.Get("toml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
 		fields[tag] = t.Field(i).Type
 		names = append(names, tag)
 	}

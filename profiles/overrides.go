@@ -49,6 +49,7 @@ type Overrides struct {
 	CPUs     float64 // --cpus
 	Pids     int     // --pids
 	Timeout  string  // --timeout
+	Image    string  // --image
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -72,9 +73,15 @@ func (p *Profile) Apply(o Overrides) error {
 	}
 	if o.Workdir != "" {
 		p.Workdir = o.Workdir
+		p.markSet("workdir")
 	}
 	if o.User != "" {
 		p.User = o.User
+		p.markSet("user")
+	}
+	if o.Image != "" {
+		p.Image = o.Image
+		p.markSet("image")
 	}
 	if o.Hostname != "" {
 		p.Hostname = o.Hostname

@@ -12,6 +12,12 @@ const FileName = "sandbox.toml"
 type Profile struct {
 	// Base is the root filesystem: "host" is the host's, read-only.
 	Base string `toml:"base" json:"base"`
+	// Image, if set, replaces the base: the root filesystem is this OCI
+	// image (pulled if missing) under the sandbox's own writable layer.
+	Image string `toml:"image,omitempty" json:"image,omitempty"`
+	// InsecureRegistries are "host:port" registries reached over plain
+	// HTTP or unverified TLS.
+	InsecureRegistries []string `toml:"insecure_registries,omitempty" json:"insecure_registries,omitempty"`
 	// Hostname is the sandbox's hostname (its own UTS namespace).
 	Hostname string `toml:"hostname" json:"hostname"`
 	// User is "self" (your uid, gid, name and home path) or "root" (uid 0).
@@ -31,6 +37,20 @@ type Profile struct {
 	Network Network `toml:"network" json:"network"`
 	// Limits are resource limits.
 	Limits Limits `toml:"limits" json:"limits"`
+
+	// set are the top-level keys the profile file or flags gave, so that
+	// an image's own settings (user, workdir) apply where they did not.
+	set map[string]bool
+}
+
+// IsSet reports whether the profile file or a flag set the top-level key.
+func (p *Profile) IsSet(key string) bool { return p.set[key] }
+
+func (p *Profile) markSet(key string) {
+	if p.set == nil {
+		p.set = map[string]bool{}
+	}
+	p.set[key] = true
 }
 
 // Limits is the [limits] table. Zero values mean "no limit".

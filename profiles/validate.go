@@ -33,7 +33,18 @@ func (p *Profile) validate(file string, loc *locator) error {
 		errs = append(errs, e)
 	}
 	if p.Base != "host" {
-		bad([]string{"base"}, `write base = "host"`, "base %q is not supported: the only base is \"host\"", p.Base)
+		bad([]string{"base"}, `write base = "host", or image = "REF" for an image`, "base %q is not supported: the only base is \"host\"", p.Base)
+	}
+	if p.Image != "" && p.IsSet("base") {
+		bad([]string{"image"}, "remove base: image replaces it", "base and image are both set: a sandbox has one root filesystem")
+	}
+	if strings.ContainsAny(p.Image, " \t\n") {
+		bad([]string{"image"}, "write it as [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]", "image %q is not an image reference", p.Image)
+	}
+	for i, r := range p.InsecureRegistries {
+		if r == "" || strings.ContainsAny(r, "/ ") {
+			bad([]string{"insecure_registries"}, `write "HOST" or "HOST:PORT", e.g. "localhost:5000"`, "insecure_registries[%d] %q is not a registry host", i, r)
+		}
 	}
 	if !hostname().MatchString(p.Hostname) {
 		bad([]string{"hostname"}, "use letters, digits, '-' and '.', at most 63 per label", "hostname %q is not a valid hostname", p.Hostname)

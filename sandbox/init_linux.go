@@ -53,6 +53,8 @@ func Init() {
 		os.Exit(0)
 	case "probe-overlay":
 		os.Exit(probeOverlay(os.Args[2:]))
+	case "unpack", "unpack-2":
+		os.Exit(unpackWorker(stage))
 	case "watchdog":
 		if len(os.Args) == 3 {
 			slirp.Watchdog(os.Args[2])

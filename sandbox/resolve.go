@@ -76,6 +76,11 @@ type Options struct {
 	// Files is a directory for the files the sandbox bind-mounts
 	// (resolv.conf, hosts); RunFilesDir gives the run's own.
 	Files string
+	// Image, if set, is the root filesystem instead of the host's.
+	Image *ImageRoot
+	// Shell: the session is `sandbox shell`, so no command means the
+	// shell, not the image's command.
+	Shell bool
 }
 
 // NewSpec resolves a profile against the host into a Spec. It creates the
@@ -85,6 +90,9 @@ func NewSpec(o Options) (*Spec, error) {
 	p, h := o.Profile, o.Host
 	if filepath.Clean(o.Project) == "/" {
 		return nil, errors.New("the project directory is /: run sandbox from a project directory, or put a sandbox.toml in one")
+	}
+	if o.Image != nil {
+		return newImageSpecFor(o)
 	}
 	uid, gid, name, home := h.UID, h.GID, h.Name, h.Home
 	if p.User == "root" {

@@ -1,13 +1,16 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"sandbox/cgroup"
 	"sandbox/console"
+	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/userns"
 )
@@ -25,27 +28,37 @@ type Session struct {
 	Cwd string
 	// Warn prints a warning for the user (a limit that is not enforced).
 	Warn func(string)
+	// Shell: this is `sandbox shell` (no command means the shell, also on
+	// an image with a command of its own).
+	Shell bool
+	// Insecure allows plain HTTP and unverified TLS for the image's
+	// registry (--tls-verify=false).
+	Insecure bool
+	// Progress, if set, shows the pull of a missing image.
+	Progress func(imagestore.Progress)
 }
 
 // Run resolves the session against this host and runs it.
 func (s Session) Run() (*Result, error) {
-	o, err := s.prepare()
+	o, release, err := s.prepare()
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return Run(*o)
 }
 
 // prepare resolves everything Run needs. What it creates on the way (the
 // run's files directory, a cgroup) is removed again if it fails.
-func (s Session) prepare() (o *RunOptions, err error) {
+func (s Session) prepare() (o *RunOptions, release func(), err error) {
+	release = func() {}
 	host, err := CurrentHost()
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	mapping, err := userns.NewMapping(host.Name, host.UID, host.GID)
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	p := *s.Profile
 	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
@@ -57,10 +70,10 @@ func (s Session) prepare() (o *RunOptions, err error) {
 		// side effect.
 		cg, err = acquireCgroup(p.Limits, s.Warn)
 		if errors.Is(err, errReexec) {
-			return nil, reexecInScope()
+			return nil, release, reexecInScope()
 		}
 		if err != nil {
-			return nil, err
+			return nil, release, err
 		}
 		defer func() {
 			if err != nil && cg != nil {
@@ -70,7 +83,7 @@ func (s Session) prepare() (o *RunOptions, err error) {
 	}
 	files, err := RunFilesDir()
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	defer func() {
 		if err != nil {
@@ -79,7 +92,18 @@ func (s Session) prepare() (o *RunOptions, err error) {
 	}()
 	netOpts, err := netOptions(p.Network, files)
 	if err != nil {
-		return nil, err
+		return nil, release, err
+	}
+	var image *ImageRoot
+	if p.Image != "" {
+		if image, release, err = s.prepareImage(host, &p); err != nil {
+			return nil, release, err
+		}
+		defer func() {
+			if err != nil {
+				release()
+			}
+		}()
 	}
 	var size console.Size
 	if s.Terminal {
@@ -88,10 +112,41 @@ func (s Session) prepare() (o *RunOptions, err error) {
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
 		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
+		Image: image, Shell: s.Shell,
 	})
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
-	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)}, nil
+	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)}, release, nil
+}
+
+// prepareImage gets the profile's image (pulling it if missing) and the
+// project's sandbox on it, locked until release.
+func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(), error) {
+	nothing := func() {}
+	imgs, err := OpenImages(host)
+	if err != nil {
+		return nil, nothing, err
+	}
+	defer imgs.Close()
+	insecure := s.Insecure || slices.Contains(p.InsecureRegistries, imagestore.Registry(p.Image))
+	img, err := imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: insecure, Progress: s.Progress, Project: s.Project})
+	if err != nil {
+		return nil, nothing, err
+	}
+	root := &ImageRoot{Ref: img.Ref, Config: img.Config, Layers: img.Dirs(), Driver: os.Getenv("SANDBOX_OVERLAY")}
+	if s.Ephemeral {
+		return root, nothing, nil
+	}
+	st, err := openSandbox(host, s.Project, img)
+	if err != nil {
+		return nil, nothing, err
+	}
+	if err := imgs.AddUse(imagestore.Use{ID: projectID(s.Project), Project: s.Project, Digest: img.Digest}); err != nil {
+		st.close()
+		return nil, nothing, err
+	}
+	root.Upper, root.Work = filepath.Join(st.dir, "upper"), filepath.Join(st.dir, "work")
+	return root, st.close, nil
 }

@@ -29,6 +29,12 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newInitCmd(),
 		newProfileCmd(),
 		newPsCmd(),
+		newPullCmd(),
+		newImagesCmd(),
+		newRmiCmd(),
+		newPruneCmd(),
+		newLockCmd(),
+		newResetCmd(),
 		newVersionCmd(),
 	)
 	return root

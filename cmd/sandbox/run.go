@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/console"
+	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/proxy"
 	"sandbox/sandbox"
@@ -45,6 +46,8 @@ func (o *profileOptions) load() (*profiles.Profile, profiles.Source, error) {
 
 type runOptions struct {
 	profileOptions
+	shell     bool
+	tlsVerify bool
 	ephemeral bool
 	tty       bool
 	noTTY     bool
@@ -79,7 +82,7 @@ func newRunCmd() *cobra.Command {
 		Example: `  sandbox run -- go test ./...
   sandbox run -e GOFLAGS=-race -- go test ./...
   sandbox run -- --profile      # runs a command named --profile`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.args = args
 			return o.run(o.tty || (!o.noTTY && console.IsTerminal(0) && console.IsTerminal(1)))
@@ -87,7 +90,8 @@ func newRunCmd() *cobra.Command {
 	}
 	cmd.Flags().SetInterspersed(false)
 	o.addFlags(cmd)
-	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home instead of the project's persistent one")
+	o.addImageFlags(cmd)
+	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the command a PTY even when not on a terminal")
 	cmd.Flags().BoolVarP(&o.noTTY, "no-tty", "T", false, "use pipes even on a terminal")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
@@ -104,13 +108,21 @@ func newShellCmd() *cobra.Command {
 		Long:  "Open an interactive shell (the profile's shell, else $SHELL, else /bin/sh) on a fresh PTY.\n" + precedence,
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			o.shell = true
 			return o.run(true)
 		},
 	}
 	o.addFlags(cmd)
+	o.addImageFlags(cmd)
 	o.addLimitFlags(cmd)
-	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home instead of the project's persistent one")
+	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	return cmd
+}
+
+// addImageFlags adds the flags that choose the image.
+func (o *runOptions) addImageFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.overrides.Image, "image", "", "run on this image instead of the profile's root (pulled if missing)")
+	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate when pulling (false: allow plain HTTP and self-signed)")
 }
 
 func (o *runOptions) run(terminal bool) error {
@@ -118,12 +130,18 @@ func (o *runOptions) run(terminal bool) error {
 	if err != nil {
 		return err
 	}
+	if len(o.args) == 0 && !o.shell && p.Image == "" {
+		return &usageError{err: fmt.Errorf("run needs a command (or an image with one of its own)"), cmd: "sandbox run"}
+	}
 	cwd, _ := os.Getwd()
+	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
 	res, err := sandbox.Session{
 		Profile: p, Project: src.Project, Args: o.args, Terminal: terminal,
-		Ephemeral: o.ephemeral, Cwd: cwd,
-		Warn: func(msg string) { fmt.Fprintf(os.Stderr, "sandbox: warning: %s\n", msg) },
+		Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell, Insecure: !o.tlsVerify,
+		Progress: func(pr imagestore.Progress) { bar.update(pr) },
+		Warn:     func(msg string) { fmt.Fprintf(os.Stderr, "sandbox: warning: %s\n", msg) },
 	}.Run()
+	bar.finish()
 	if err != nil {
 		return err
 	}

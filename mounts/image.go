@@ -1,0 +1,56 @@
+package mounts
+
+// Overlay is the kind of the op that mounts an image's root: Layers
+// stacked with overlayfs under the writable Upper. It can only be a plan's
+// first op, with Target "/".
+const Overlay Kind = "overlay"
+
+// OverlayFS picks the overlay implementation: "" tries the kernel's, then
+// fuse-overlayfs; "kernel" and "fuse" force one.
+type OverlayFS = string
+
+// ImageOptions describe the root of a sandbox on an image.
+type ImageOptions struct {
+	Layers []string // unpacked layers, bottom first
+	// Upper and Work are the overlay's upper and work directories on the
+	// host; empty means a throwaway upper layer in memory (--ephemeral).
+	Upper, Work string
+	Driver      OverlayFS
+	Home        string // home path inside; "" leaves the image's
+	HomeDir     string // host directory bound there; "" with Home set: a tmpfs
+	Project     string // bound at the same path inside
+	Files       Plan
+	Extra       Plan
+	Cgroup2     bool
+}
+
+// Image plans a root made of an image's layers under the sandbox's own
+// upper layer: writable, kept between runs unless ephemeral. /proc, /sys,
+// /dev and /run are fresh as on the host base; /tmp belongs to the image
+// and persists with the rest of the sandbox's changes, as in podman.
+func Image(o ImageOptions) Plan {
+	p := Plan{{Kind: Overlay, Target: "/", Layers: o.Layers, Upper: o.Upper, Work: o.Work, Data: o.Driver}}
+	p = append(p, Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"})
+	p = append(p, devOps()...)
+	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
+	if o.Cgroup2 {
+		p = append(p, Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
+	}
+	if o.Home != "" {
+		if o.HomeDir != "" {
+			p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
+		} else {
+			p = append(p, Op{Kind: Tmpfs, Target: o.Home, Data: "mode=700"})
+		}
+	}
+	p = append(p, Op{Kind: Bind, Source: o.Project, Target: o.Project})
+	p = append(p, o.Files...).override(o.Extra)
+	for _, m := range MaskedPaths {
+		p = append(p, Op{Kind: Mask, Target: m})
+	}
+	for _, r := range ReadonlyPaths {
+		p = append(p, Op{Kind: RO, Target: r})
+	}
+	p.sort()
+	return p
+}

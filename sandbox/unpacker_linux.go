@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/imagestore"
+	"sandbox/userns"
+)
+
+// Unpacker is the image store's imagestore.Unpacker for a user with
+// subordinate ids: a helper process in a user namespace with the same id
+// mapping as the sandbox's outer namespace unpacks layers, so that a file
+// owned by uid 33 in the image is owned by 33 inside the sandbox, and
+// removes those trees again (the user alone cannot: they belong to
+// subordinate ids). The helper starts on first use and serves requests
+// concurrently until Close.
+type Unpacker struct {
+	mapping *userns.Mapping
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	enc     *json.Encoder
+	pending map[int]chan workerReply
+	next    int
+	dead    error
+}
+
+// NewUnpacker returns the unpacker for this user: the user-namespace
+// helper, or, without subordinate ids, in-process unpacking in which every
+// file belongs to the user (root inside) — the degraded mode, which
+// Degraded explains.
+func NewUnpacker(m *userns.Mapping) imagestore.Unpacker {
+	if m.Degraded != "" {
+		return imagestore.InProcess{}
+	}
+	return &Unpacker{mapping: m, pending: map[int]chan workerReply{}}
+}
+
+type workerRequest struct {
+	ID     int                      `json:"id"`
+	Op     string                   `json:"op"` // "mapped", "unpack", "remove"
+	Unpack *imagestore.UnpackRequest `json:"unpack,omitempty"`
+	Path   string                   `json:"path,omitempty"`
+}
+
+type workerReply struct {
+	ID     int                     `json:"id"`
+	Result imagestore.UnpackResult `json:"result"`
+	Error  string                  `json:"error,omitempty"`
+	// Hostile and Owner carry the typed errors across.
+	Hostile *imagestore.HostileError `json:"hostile,omitempty"`
+	Owner   *imagestore.OwnerError   `json:"owner,omitempty"`
+}
+
+// Owners implements imagestore.Unpacker.
+func (u *Unpacker) Owners() bool { return true }
+
+// Unpack implements imagestore.Unpacker.
+func (u *Unpacker) Unpack(req imagestore.UnpackRequest) (imagestore.UnpackResult, error) {
+	r, err := u.call(workerRequest{Op: "unpack", Unpack: &req})
+	return r.Result, err
+}
+
+// RemoveAll implements imagestore.Unpacker.
+func (u *Unpacker) RemoveAll(path string) error {
+	_, err := u.call(workerRequest{Op: "remove", Path: path})
+	return err
+}
+
+// Close stops the helper.
+func (u *Unpacker) Close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.cmd != nil && u.dead == nil {
+		u.cmd.Process.Kill()
+		u.dead = errors.New("unpacker closed")
+	}
+}
+
+func (u *Unpacker) call(req workerRequest) (workerReply, error) {
+	u.mu.Lock()
+	if u.cmd == nil && u.dead == nil {
+		u.dead = u.start()
+	}
+	if u.dead != nil {
+		err := u.dead
+		u.mu.Unlock()
+		return workerReply{}, err
+	}
+	u.next++
+	req.ID = u.next
+	ch := make(chan workerReply, 1)
+	u.pending[req.ID] = ch
+	err := u.enc.Encode(req)
+	u.mu.Unlock()
+	if err != nil {
+		return workerReply{}, fmt.Errorf("talking to the unpacker: %w", err)
+	}
+	r, ok := <-ch
+	switch {
+	case !ok:
+		return workerReply{}, u.dead
+	case r.Hostile != nil:
+		return r, r.Hostile
+	case r.Owner != nil:
+		return r, r.Owner
+	case r.Error != "":
+		return r, errors.New(r.Error)
+	}
+	return r, nil
+}
+
+// start runs the helper in a new user namespace, maps the ids and waits
+// until it has re-executed itself with the namespace's capabilities.
+// Must be called with u.mu held.
+func (u *Unpacker) start() error {
+	cmd := initCommand("unpack")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, Pdeathsig: syscall.SIGKILL}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if _, err := startLocked(cmd); err != nil {
+		return fmt.Errorf("starting the layer unpacker: %w", userns.Explain(err))
+	}
+	u.cmd, u.enc = cmd, json.NewEncoder(in)
+	if err := u.mapping.Write(cmd.Process.Pid); err != nil {
+		cmd.Process.Kill()
+		return err
+	}
+	if err := u.enc.Encode(workerRequest{Op: "mapped"}); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bufio.NewReader(out))
+	var ready workerReply
+	if err := dec.Decode(&ready); err != nil || ready.Error != "" {
+		cmd.Process.Kill()
+		return fmt.Errorf("starting the layer unpacker: %s%v", ready.Error, err)
+	}
+	go u.readReplies(dec)
+	return nil
+}
+
+func (u *Unpacker) readReplies(dec *json.Decoder) {
+	for {
+		var r workerReply
+		err := dec.Decode(&r)
+		u.mu.Lock()
+		if err != nil {
+			if u.dead == nil {
+				u.dead = fmt.Errorf("the layer unpacker stopped: %v", err)
+			}
+			for id, ch := range u.pending {
+				close(ch)
+				delete(u.pending, id)
+			}
+			u.mu.Unlock()
+			return
+		}
+		if ch := u.pending[r.ID]; ch != nil {
+			ch <- r
+			delete(u.pending, r.ID)
+		}
+		u.mu.Unlock()
+	}
+}
+
+// unpackWorker is the helper's side (init stage "unpack"): wait for the
+// map, re-exec to gain the namespace's capabilities, then serve requests,
+// each in its own goroutine.
+func unpackWorker(stage string) int {
+	in := bufio.NewReader(os.Stdin)
+	if stage == "unpack" {
+		line, err := in.ReadBytes('\n')
+		var req workerRequest
+		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
+			return ExitSetup
+		}
+		err = unix.Exec("/proc/self/exe", []string{os.Args[0], initArg}, []string{InitEnv + "=unpack-2"})
+		json.NewEncoder(os.Stdout).Encode(workerReply{Error: fmt.Sprintf("re-executing the unpacker: %v", err)})
+		return ExitSetup
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || os.Getppid() == 1 {
+		return ExitSetup
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(os.Stdout)
+	reply := func(r workerReply) {
+		mu.Lock()
+		defer mu.Unlock()
+		enc.Encode(r)
+	}
+	reply(workerReply{})
+	dec := json.NewDecoder(in)
+	for {
+		var req workerRequest
+		if err := dec.Decode(&req); err != nil {
+			if err == io.EOF {
+				return 0
+			}
+			return ExitSetup
+		}
+		go func() { reply(serveUnpack(req)) }()
+	}
+}
+
+func serveUnpack(req workerRequest) workerReply {
+	r := workerReply{ID: req.ID}
+	var err error
+	switch req.Op {
+	case "unpack":
+		r.Result, err = imagestore.UnpackFile(*req.Unpack)
+	case "remove":
+		err = os.RemoveAll(req.Path)
+	default:
+		err = fmt.Errorf("unknown request %q", req.Op)
+	}
+	var h *imagestore.HostileError
+	var o *imagestore.OwnerError
+	switch {
+	case errors.As(err, &h):
+		r.Hostile = h
+	case errors.As(err, &o):
+		r.Owner = o
+	case err != nil:
+		r.Error = err.Error()
+	}
+	return r
+}
