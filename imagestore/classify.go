@@ -18,6 +18,8 @@ type transportError struct {
 func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
+const insecureHint = "the registry does not speak verified TLS; if you trust it, pass --tls-verify=false or list it in the profile's insecure_registries = [\"HOST:PORT\"]"
+
 // classify attaches advice to the registry errors users meet most: TLS to
 // a plain-HTTP or self-signed registry, authentication, unknown names.
 func classify(err error) error {
@@ -32,7 +34,7 @@ func classify(err error) error {
 	case errors.As(err, &unknownAuthority), errors.As(err, &certInvalid), errors.As(err, &hostname),
 		strings.Contains(msg, "server gave HTTP response to HTTPS client"),
 		strings.Contains(msg, "tls: "):
-		return &transportError{err, "the registry does not speak verified TLS; if you trust it, pass --tls-verify=false or list it in the profile's insecure_registries = [\"HOST:PORT\"]"}
+		return &transportError{err, insecureHint}
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {

@@ -307,12 +307,27 @@ func (c *counter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// httpTransport is the HTTP transport for a registry; insecure skips TLS
-// verification (plain HTTP is name.Insecure's part).
+// httpTransport is the HTTP transport for a registry: verified HTTPS only,
+// unless insecure, which allows plain HTTP and skips TLS verification.
+// (ggcr on its own speaks plain HTTP to localhost and private addresses;
+// we do that only when asked, as podman and skopeo do.)
 func httpTransport(insecure bool) http.RoundTripper {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	if insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+		return t
 	}
-	return t
+	return httpsOnly{t}
+}
+
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		return nil, &transportError{
+			err:  fmt.Errorf("refusing plain HTTP to %s", r.URL.Host),
+			hint: insecureHint,
+		}
+	}
+	return h.rt.RoundTrip(r)
 }

@@ -32,7 +32,14 @@ func Build(plan Plan, scratch string) (chrooted bool, err error) {
 	}
 	var overlay *Op
 	if len(plan) > 0 && plan[0].Kind == Overlay {
-		overlay, plan = &plan[0], plan[1:]
+		// The layers may live anywhere, /tmp included, which the scratch
+		// tmpfs is about to cover: hold them by fd from here on.
+		op, closeDirs, err := holdOverlayDirs(plan[0])
+		if err != nil {
+			return false, err
+		}
+		defer closeDirs()
+		overlay, plan = &op, plan[1:]
 	}
 	host, root, onRootfs, err := scratchRoot(scratch, overlay)
 	if err != nil {

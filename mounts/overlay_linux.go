@@ -112,3 +112,43 @@ func fuseOverlay(layers []string, upper, work, target string) error {
 	}
 	return nil
 }
+
+// holdOverlayDirs opens op's directories and returns op with their paths
+// replaced by /proc/self/fd/N, which stay valid whatever is mounted over
+// the original paths.
+func holdOverlayDirs(op Op) (Op, func(), error) {
+	var fds []int
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	hold := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", &Error{Op: "open overlay directory", Source: p, Err: err}
+		}
+		fds = append(fds, fd)
+		return fmt.Sprintf("/proc/self/fd/%d", fd), nil
+	}
+	out := op
+	out.Layers = make([]string, len(op.Layers))
+	var err error
+	for i, l := range op.Layers {
+		if out.Layers[i], err = hold(l); err != nil {
+			closeAll()
+			return op, nil, err
+		}
+	}
+	if out.Upper, err = hold(op.Upper); err == nil {
+		out.Work, err = hold(op.Work)
+	}
+	if err != nil {
+		closeAll()
+		return op, nil, err
+	}
+	return out, closeAll, nil
+}

@@ -47,10 +47,10 @@ func NewUnpacker(m *userns.Mapping) imagestore.Unpacker {
 }
 
 type workerRequest struct {
-	ID     int                      `json:"id"`
-	Op     string                   `json:"op"` // "mapped", "unpack", "remove"
+	ID     int                       `json:"id"`
+	Op     string                    `json:"op"` // "mapped", "unpack", "remove"
 	Unpack *imagestore.UnpackRequest `json:"unpack,omitempty"`
-	Path   string                   `json:"path,omitempty"`
+	Path   string                    `json:"path,omitempty"`
 }
 
 type workerReply struct {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/internal/testenv"
+	"sandbox/sandbox"
+	"sandbox/userns"
 )
 
 // project is a scratch project with its own home and run-state directory,
@@ -33,7 +36,29 @@ func newProject(t *testing.T) *project {
 			t.Fatal(err)
 		}
 	}
+	t.Cleanup(func() { removeOwned(t, p.home) })
 	return p
+}
+
+// removeOwned removes a tree holding files of subordinate ids (image
+// layers, sandboxes) through the unpacker's user namespace, where
+// TempDir's own cleanup would fail.
+func removeOwned(t *testing.T, dir string) {
+	if _, err := os.Stat(filepath.Join(dir, ".local/share/sandbox")); err != nil {
+		return
+	}
+	u, _ := user.Current()
+	m, err := userns.NewMapping(u.Username, os.Getuid(), os.Getgid())
+	if err != nil {
+		return
+	}
+	unpacker := sandbox.NewUnpacker(m)
+	if c, ok := unpacker.(interface{ Close() }); ok {
+		defer c.Close()
+	}
+	if err := unpacker.RemoveAll(filepath.Join(dir, ".local/share/sandbox")); err != nil {
+		t.Errorf("removing the test's image store: %v", err)
+	}
 }
 
 // command runs `sandbox ARGS...` in the project ("sandbox" is this test

@@ -15,12 +15,18 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/internal/testenv"
+	"sandbox/sandbox"
 )
 
 // TestMain makes this test binary double as the sandbox binary: testscript
 // puts a copy named "sandbox" on PATH, and a copy started as "sandbox"
 // (including its re-execution as the sandbox's init) runs main.
 func TestMain(m *testing.M) {
+	// The test process itself starts helpers (the layer unpacker) that
+	// re-execute /proc/self/exe.
+	if sandbox.IsInit() {
+		sandbox.Init()
+	}
 	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "hog": hog, "forkbomb": forkbomb})
 }
 
