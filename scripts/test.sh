@@ -25,9 +25,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 user=$(scripts/test-user.sh)
-# pasta and slirp4netns open /dev/net/tun as the test user; desktops ship it
-# 0666, this host 0600.
-chmod 666 /dev/net/tun
+# pasta and slirp4netns open /dev/net/tun, fuse-overlayfs /dev/fuse, as the
+# test user; desktops ship them 0666, this host 0600.
+chmod 666 /dev/net/tun /dev/fuse
+# The Debian minbase image the image tests pull (debootstrap, once, cached).
+SANDBOX_TEST_DEBIAN_OCI=$(scripts/test-images.sh)
+export SANDBOX_TEST_DEBIAN_OCI
 
 # The test user must be able to read the tree the tests run in (their
 # testdata); a checkout under /root is not, so test a copy then.

@@ -125,3 +125,14 @@ func Require(t testing.TB, reqs ...Requirement) {
 		t.Skip(err)
 	}
 }
+
+// DebianImage: the Debian minbase OCI layout that scripts/test-images.sh
+// builds (as root, once) and names in $SANDBOX_TEST_DEBIAN_OCI.
+var DebianImage = Requirement{"the Debian minbase image ($SANDBOX_TEST_DEBIAN_OCI, built by scripts/test-images.sh as root; make test does it)", sync.OnceValue(func() error {
+	dir := os.Getenv("SANDBOX_TEST_DEBIAN_OCI")
+	if dir == "" {
+		return errors.New("SANDBOX_TEST_DEBIAN_OCI is unset")
+	}
+	_, err := os.Stat(dir + "/index.json")
+	return err
+})}

@@ -163,7 +163,8 @@ func appendVarint(b []byte, v uint64) []byte {
 }
 
 // DecodeOwner reads a user.rootlesscontainers value (umoci --rootless):
-// (0, 0) when absent.
+// (0, 0) when absent; a field holding the spec's NoopID (2^32-1) means
+// unchanged, which is 0 too.
 func DecodeOwner(b []byte) (uid, gid int) {
 	for i := 0; i < len(b); {
 		key := b[i]
@@ -176,6 +177,9 @@ func DecodeOwner(b []byte) (uid, gid int) {
 			if c < 0x80 {
 				break
 			}
+		}
+		if v == 1<<32-1 {
+			v = 0
 		}
 		switch key {
 		case 0x08:
