@@ -65,6 +65,16 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 	if err != nil {
 		return nil, &RefError{Ref: ref, Err: err}
 	}
+	img, err := s.pull(ctx, r, norm, o)
+	var h *HostileError
+	if errors.As(err, &h) {
+		// Nothing of a refused image stays, not even its good layers.
+		_, _ = s.Prune(false)
+	}
+	return img, err
+}
+
+func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullOptions) (*Image, error) {
 	// Pulls hold the gc lock shared: prune waits for them, so it never
 	// removes a blob or temporary that a pull is about to use.
 	unlock, err := s.lock("gc", false)
