@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -30,16 +29,18 @@ func Build(plan Plan, scratch string) (chrooted bool, err error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return false, &Error{Op: "mount MS_REC|MS_SLAVE", Target: "/", Err: err}
 	}
-	var overlay *Op
+	// An image's overlay is mounted first, on the run's scratch directory
+	// and with the layers' own paths, while nothing covers them (the
+	// scratch tmpfs below goes over /tmp, where they may live), and then
+	// moved into the new root.
+	var overlay *int
 	if len(plan) > 0 && plan[0].Kind == Overlay {
-		// The layers may live anywhere, /tmp included, which the scratch
-		// tmpfs is about to cover: hold them by fd from here on.
-		op, closeDirs, err := holdOverlayDirs(plan[0])
+		fd, err := mountImageRoot(plan[0], scratch)
 		if err != nil {
 			return false, err
 		}
-		defer closeDirs()
-		overlay, plan = &op, plan[1:]
+		defer unix.Close(fd)
+		overlay, plan = &fd, plan[1:]
 	}
 	host, root, onRootfs, err := scratchRoot(scratch, overlay)
 	if err != nil {
@@ -77,7 +78,7 @@ func Build(plan Plan, scratch string) (chrooted bool, err error) {
 
 // scratchRoot mounts the tmpfs the new root is built on, or the image's
 // overlay, and says where the host's tree and the new root are.
-func scratchRoot(scratch string, overlay *Op) (host, root string, onRootfs bool, err error) {
+func scratchRoot(scratch string, overlay *int) (host, root string, onRootfs bool, err error) {
 	const base = "/tmp"
 	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return "", "", false, &Error{Op: "mount tmpfs", Target: base, Err: err}
@@ -88,8 +89,8 @@ func scratchRoot(scratch string, overlay *Op) (host, root string, onRootfs bool,
 		}
 	}
 	if overlay != nil {
-		if err := mountOverlay(*overlay, base+"/newroot", base); err != nil {
-			return "", "", false, err
+		if err := unix.MoveMount(*overlay, "", unix.AT_FDCWD, base+"/newroot", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return "", "", false, &Error{Op: "move_mount", Source: "overlay", Target: base + "/newroot", Err: err}
 		}
 	}
 	err = pivot(base, "oldroot")
@@ -100,14 +101,10 @@ func scratchRoot(scratch string, overlay *Op) (host, root string, onRootfs bool,
 		if err := unix.Mount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 			return "", "", false, &Error{Op: "mount tmpfs", Target: scratch, Err: err}
 		}
-		if overlay == nil {
-			return "/", scratch, true, nil
+		if overlay != nil {
+			return "", "", false, errors.New("images need pivot_root, which this host (running from its initramfs) does not allow")
 		}
-		root := filepath.Join(scratch, "root")
-		if err := os.Mkdir(root, 0o755); err != nil {
-			return "", "", false, err
-		}
-		return "/", root, true, mountOverlay(*overlay, root, scratch)
+		return "/", scratch, true, nil
 	}
 	if err != nil {
 		return "", "", false, err

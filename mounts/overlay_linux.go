@@ -7,39 +7,67 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// mountOverlay mounts op's layers at target (a host path: it runs before
-// the pivot, while the layers are reachable under their own names). An
-// empty op.Upper puts the upper layer on scratch, a tmpfs that dies with
-// the sandbox. The kernel's overlayfs is mounted with userxattr, which
+// mountImageRoot mounts op's overlay at scratch/root and returns an
+// O_PATH fd of that mount, to be moved into the new root. An empty
+// op.Upper puts the upper layer on a tmpfs over scratch, which dies with
+// the sandbox's mount namespace.
+func mountImageRoot(op Op, scratch string) (int, error) {
+	if scratch == "" {
+		return -1, errors.New("no scratch directory for the image's root")
+	}
+	if op.Upper == "" {
+		if err := unix.Mount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return -1, &Error{Op: "mount tmpfs", Target: scratch, Err: err}
+		}
+	}
+	target := filepath.Join(scratch, "root")
+	if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return -1, err
+	}
+	mounted, err := mountOverlay(op, target, scratch)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, mounted, unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, &Error{Op: "open_tree", Target: target, Err: err}
+	}
+	return fd, nil
+}
+
+// mountOverlay mounts op's layers at target, and says where the mount is
+// (fuse-overlayfs mounts it in a clone of the tree). An empty op.Upper
+// puts the upper layer in scratch. The kernel's overlayfs is mounted with userxattr, which
 // makes it work in a user namespace (Linux 5.11+) and read the
 // user.overlay.* attributes the unpacker writes; where that is refused,
 // fuse-overlayfs serves the same directories.
-func mountOverlay(op Op, target, scratch string) error {
+func mountOverlay(op Op, target, scratch string) (string, error) {
 	upper, work := op.Upper, op.Work
 	if upper == "" {
 		upper, work = filepath.Join(scratch, "upper"), filepath.Join(scratch, "work")
 		for _, d := range []string{upper, work} {
 			if err := os.Mkdir(d, 0o755); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
 	if op.Data == "fuse" {
-		return fuseOverlay(op.Layers, upper, work, target)
+		return fuseOverlay(op.Layers, upper, work, target, scratch)
 	}
 	err := kernelOverlay(op.Layers, upper, work, target)
 	if err != nil && op.Data == "" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV)) {
-		if ferr := fuseOverlay(op.Layers, upper, work, target); ferr == nil {
-			return nil
-		} else {
-			return fmt.Errorf("%w; fuse-overlayfs fallback: %v", err, ferr)
+		mounted, ferr := fuseOverlay(op.Layers, upper, work, target, scratch)
+		if ferr != nil {
+			return "", fmt.Errorf("%w; fuse-overlayfs fallback: %v", err, ferr)
 		}
+		return mounted, nil
 	}
-	return err
+	return target, err
 }
 
 func kernelOverlay(layers []string, upper, work, target string) error {
@@ -100,55 +128,36 @@ func lowerdirOption(layers []string) string {
 }
 
 // fuseOverlay runs fuse-overlayfs, which daemonizes once the mount is up.
-func fuseOverlay(layers []string, upper, work, target string) error {
-	bin, err := exec.LookPath("fuse-overlayfs")
-	if err != nil {
-		return fmt.Errorf("fuse-overlayfs not found (install package fuse-overlayfs)")
+// The daemon must not have our root as its root: pivot_root(2) moves
+// every process whose root is the old root into the new one, where the
+// daemon would look for its layers inside its own mount. So it runs
+// chrooted in a recursive clone of the tree, and mounts there; the caller
+// moves the mount from the clone into place.
+func fuseOverlay(layers []string, upper, work, target, scratch string) (string, error) {
+	// init runs with an empty environment: look where packages put it.
+	bin := ""
+	for _, d := range []string{"/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin"} {
+		if _, err := os.Stat(d + "/fuse-overlayfs"); err == nil {
+			bin = d + "/fuse-overlayfs"
+			break
+		}
+	}
+	if bin == "" {
+		return "", fmt.Errorf("fuse-overlayfs not found (install package fuse-overlayfs)")
+	}
+	clone := filepath.Join(scratch, "host")
+	if err := os.Mkdir(clone, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	if err := unix.Mount("/", clone, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return "", &Error{Op: "mount MS_BIND|MS_REC", Source: "/", Target: clone, Err: err}
 	}
 	opts := "lowerdir=" + lowerdirOption(layers) + ",upperdir=" + upper + ",workdir=" + work
-	out, err := exec.Command(bin, "-o", opts, target).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s -o %s %s: %v: %s", bin, opts, target, err, strings.TrimSpace(string(out)))
+	cmd := exec.Command(bin, "-o", opts, target)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: clone}
+	cmd.Dir = "/"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s -o %s %s: %v: %s", bin, opts, target, err, strings.TrimSpace(string(out)))
 	}
-	return nil
-}
-
-// holdOverlayDirs opens op's directories and returns op with their paths
-// replaced by /proc/self/fd/N, which stay valid whatever is mounted over
-// the original paths.
-func holdOverlayDirs(op Op) (Op, func(), error) {
-	var fds []int
-	closeAll := func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}
-	hold := func(p string) (string, error) {
-		if p == "" {
-			return "", nil
-		}
-		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "", &Error{Op: "open overlay directory", Source: p, Err: err}
-		}
-		fds = append(fds, fd)
-		return fmt.Sprintf("/proc/self/fd/%d", fd), nil
-	}
-	out := op
-	out.Layers = make([]string, len(op.Layers))
-	var err error
-	for i, l := range op.Layers {
-		if out.Layers[i], err = hold(l); err != nil {
-			closeAll()
-			return op, nil, err
-		}
-	}
-	if out.Upper, err = hold(op.Upper); err == nil {
-		out.Work, err = hold(op.Work)
-	}
-	if err != nil {
-		closeAll()
-		return op, nil, err
-	}
-	return out, closeAll, nil
+	return filepath.Join(clone, target), nil
 }

@@ -32,14 +32,16 @@ func Doctor() []Check {
 	if err != nil {
 		return []Check{{Name: "user", Status: "fail", Detail: err.Error(), Fix: "export HOME=/path/to/your/home"}}
 	}
+	overlay, fuse := checkOverlay(), checkFuse()
 	return []Check{
 		checkUserNS(),
 		checkSubIDs("subuid", userns.SubUIDFile, host, "--add-subuids"),
 		checkSubIDs("subgid", userns.SubGIDFile, host, "--add-subgids"),
 		checkHelper("newuidmap"),
 		checkHelper("newgidmap"),
-		checkOverlay(),
-		checkFuse(),
+		overlay,
+		fuse,
+		checkImages(overlay, fuse, host),
 		checkNetHelpers(),
 		checkCgroup(),
 		checkLandlock(),
@@ -186,4 +188,23 @@ func openRW(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkImages says how image layers will be stacked and owned.
+func checkImages(overlay, fuse Check, h Host) Check {
+	store := filepath.Join(h.DataDir, "images")
+	owners := "files keep their owners (unpacked with your subordinate ids)"
+	if m, err := userns.NewMapping(h.Name, h.UID, h.GID); err != nil || m.Degraded != "" {
+		owners = "degraded: every file of an image belongs to root inside (no subordinate ids)"
+	}
+	forced := os.Getenv("SANDBOX_OVERLAY")
+	switch {
+	case forced == "fuse" && fuse.Status != "ok":
+		return warn("images", "SANDBOX_OVERLAY=fuse, but "+fuse.Detail, fuse.Fix)
+	case forced == "fuse" || (overlay.Status != "ok" && fuse.Status == "ok"):
+		return ok("images", "layers stack with fuse-overlayfs; "+owners+"; store "+store)
+	case overlay.Status == "ok":
+		return ok("images", "layers stack with kernel overlayfs; "+owners+"; store "+store)
+	}
+	return warn("images", "neither kernel overlayfs nor fuse-overlayfs works here: images cannot run (the host base can)", fuse.Fix)
 }

@@ -91,7 +91,7 @@ func register(info RunInfo) (*record, error) {
 
 // release removes the record; the lock goes with the file.
 func (r *record) release() {
-	os.Remove(r.scratch)
+	os.RemoveAll(r.scratch) // an image run leaves its overlay's mountpoint
 	os.RemoveAll(filesDir(r.f.Name()))
 	os.Remove(r.f.Name())
 	r.f.Close()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"sandbox/internal/testenv"
 	"sandbox/internal/testregistry"
 	"sandbox/userns"
 )
@@ -232,5 +233,34 @@ func TestImageUser(t *testing.T) {
 	_, ref := pushBusybox(t, "--config.user", "www-data")
 	if out := p.output(t, "run", "--tls-verify=false", "--image", ref, "--", "sh", "-c", "id -u; id -g; echo $HOME; touch /var/www/w && echo writable"); out != "33\n33\n/var/www\nwritable\n" {
 		t.Errorf("as the image's user: %q", out)
+	}
+}
+
+// TestImageFuseOverlay runs an image on the fuse-overlayfs fallback, which
+// hosts without overlayfs in user namespaces (Linux < 5.11) use.
+func TestImageFuseOverlay(t *testing.T) {
+	testenv.Require(t, testenv.FuseDev)
+	p := newProject(t)
+	_, ref := pushBusybox(t)
+	p.output(t, "pull", "-q", "--tls-verify=false", ref)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := p.command(append([]string{"run", "--tls-verify=false", "--image", ref, "--"}, args...)...)
+		cmd.Env = append(cmd.Env, "SANDBOX_OVERLAY=fuse")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	out := run("sh", "-c", `grep " / " /proc/mounts | cut -d" " -f3; stat -c '%u:%g %a' /var/www /var/www/index.html; echo kept > /root/f`)
+	if out != "fuse.fuse-overlayfs\n33:33 750\n33:33 640\n" {
+		t.Errorf("on fuse-overlayfs: %q", out)
+	}
+	if out := run("cat", "/root/f"); out != "kept\n" {
+		t.Errorf("changes on fuse-overlayfs did not persist: %q", out)
+	}
+	if out := p.output(t, "run", "--image", ref, "--", "cat", "/root/f"); out != "kept\n" {
+		t.Errorf("kernel overlayfs over fuse-overlayfs's upper layer: %q", out)
 	}
 }

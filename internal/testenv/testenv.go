@@ -136,3 +136,16 @@ var DebianImage = Requirement{"the Debian minbase image ($SANDBOX_TEST_DEBIAN_OC
 	_, err := os.Stat(dir + "/index.json")
 	return err
 })}
+
+// FuseDev: fuse-overlayfs is installed and /dev/fuse opens for this user
+// (make test opens it up; desktops ship it 0666).
+var FuseDev = Requirement{"fuse-overlayfs and a /dev/fuse this user can open", sync.OnceValue(func() error {
+	if _, err := exec.LookPath("fuse-overlayfs"); err != nil {
+		return err
+	}
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+})}
