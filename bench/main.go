@@ -22,6 +22,8 @@ func main() {
 	sandbox := flag.String("sandbox", "bin/sandbox", "the sandbox binary")
 	rounds := flag.Int("n", 50, "rounds of the start-up benchmark")
 	netRounds := flag.Int("net-rounds", 3, "rounds of the network benchmark (0: skip it)")
+	debian := flag.String("debian-oci", "", "the Debian minbase OCI layout (scripts/test-images.sh) for the image benchmark; empty: skip it")
+	imageRounds := flag.Int("image-rounds", 5, "rounds of the pull benchmark")
 	flag.Parse()
 
 	project, err := os.MkdirTemp("", "sandbox-bench-")
@@ -56,6 +58,11 @@ func main() {
 	}
 	if *netRounds > 0 {
 		if err := networkBench(*sandbox, *netRounds); err != nil {
+			fatal(err)
+		}
+	}
+	if *debian != "" {
+		if err := imageBench(*sandbox, *debian, *imageRounds, *rounds); err != nil {
 			fatal(err)
 		}
 	}

@@ -109,6 +109,7 @@ type unpacker struct {
 	// the last parent directory opened: tar entries come grouped by directory
 	lastDir string
 	lastFD  int
+	pool    *pool
 }
 
 type dirAttrs struct {
@@ -125,8 +126,10 @@ func (u *unpacker) unpack(tr *tar.Reader, dest string) (UnpackResult, error) {
 		return u.res, &os.PathError{Op: "open", Path: dest, Err: err}
 	}
 	u.root, u.lastFD = root, -1
+	u.pool = newPool()
 	defer unix.Close(root)
 	defer u.closeLast()
+	defer u.pool.close()
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -145,6 +148,9 @@ func (u *unpacker) unpack(tr *tar.Reader, dest string) (UnpackResult, error) {
 		if err := u.entry(tr, hdr); err != nil {
 			return u.res, err
 		}
+	}
+	if err := u.pool.wait(); err != nil {
+		return u.res, err
 	}
 	return u.res, u.finishDirs()
 }
@@ -222,6 +228,12 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 // archivers leave directory entries out). A symlink on the way is refused:
 // it could point anywhere.
 func (u *unpacker) parent(dir, entry string) (int, error) {
+	// A symlink still in the pool must be seen as one, not as missing.
+	for d := dir; d != "." && d != "/"; d = path.Dir(d) {
+		if err := u.pool.touch(d); err != nil {
+			return -1, err
+		}
+	}
 	if dir == u.lastDir && u.lastFD >= 0 {
 		return u.lastFD, nil
 	}
@@ -285,6 +297,9 @@ func (u *unpacker) mkdirAll(dir, entry string) error {
 // replace removes what an earlier entry of this layer left at base (a
 // later entry wins, as in tar -x); keepDir leaves a directory alone.
 func (u *unpacker) replace(parent int, base, name string, keepDir bool) error {
+	if err := u.pool.touch(name); err != nil {
+		return err
+	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return nil
@@ -322,20 +337,37 @@ func (u *unpacker) file(tr *tar.Reader, parent int, base, name string, hdr *tar.
 	if err := u.replace(parent, base, name, false); err != nil {
 		return err
 	}
+	if hdr.Size > smallFile {
+		return u.writeFile(parent, base, name, hdr, tr)
+	}
+	body := make([]byte, hdr.Size)
+	if _, err := io.ReadFull(tr, body); err != nil {
+		return readError(name, err)
+	}
+	return u.pool.submit(name, parent, func(parent int) error {
+		return u.writeFile(parent, base, name, hdr, bytes.NewReader(body))
+	})
+}
+
+func (u *unpacker) writeFile(parent int, base, name string, hdr *tar.Header, body io.Reader) error {
 	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: name, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	if _, err := io.Copy(f, tr); err != nil {
-		var h *HostileError
-		if errors.As(err, &h) {
-			return err
-		}
-		return fmt.Errorf("writing %s: %w", name, err)
+	if _, err := io.Copy(f, body); err != nil {
+		return readError(name, err)
 	}
 	return u.attrs(parent, base, name, hdr, fd)
+}
+
+func readError(name string, err error) error {
+	var h *HostileError
+	if errors.As(err, &h) {
+		return err
+	}
+	return fmt.Errorf("writing %s: %w", name, err)
 }
 
 func (u *unpacker) symlink(parent int, dir, base, name string, hdr *tar.Header) error {
@@ -353,13 +385,19 @@ func (u *unpacker) symlink(parent int, dir, base, name string, hdr *tar.Header) 
 	if err := u.replace(parent, base, name, false); err != nil {
 		return err
 	}
-	if err := unix.Symlinkat(target, parent, base); err != nil {
-		return &os.PathError{Op: "symlink", Path: name, Err: err}
-	}
-	return u.attrs(parent, base, name, hdr, -1)
+	return u.pool.submit(name, parent, func(parent int) error {
+		if err := unix.Symlinkat(target, parent, base); err != nil {
+			return &os.PathError{Op: "symlink", Path: name, Err: err}
+		}
+		return u.attrs(parent, base, name, hdr, -1)
+	})
 }
 
 func (u *unpacker) hardlink(parent int, base, name string, hdr *tar.Header) error {
+	// Its target may still be in the pool.
+	if err := u.pool.wait(); err != nil {
+		return err
+	}
 	src, err := cleanName(hdr.Linkname)
 	if err != nil || src == "." {
 		return hostile(name, "hardlink to %q escapes the layer", hdr.Linkname)

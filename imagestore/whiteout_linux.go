@@ -68,7 +68,13 @@ func checkXattrs(hdr *tar.Header) error {
 // the open file, or -1.
 func (u *unpacker) attrs(parent int, base, name string, hdr *tar.Header, fd int) error {
 	if u.chown {
-		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		var err error
+		if fd >= 0 {
+			err = unix.Fchown(fd, hdr.Uid, hdr.Gid)
+		} else {
+			err = unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		if err != nil {
 			if errors.Is(err, unix.EINVAL) {
 				return &OwnerError{Entry: name, UID: hdr.Uid, GID: hdr.Gid}
 			}
@@ -96,7 +102,13 @@ func (u *unpacker) attrs(parent int, base, name string, hdr *tar.Header, fd int)
 	if hdr.AccessTime.IsZero() {
 		ts[0] = ts[1]
 	}
-	if err := unix.UtimesNanoAt(parent, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	var err error
+	if fd >= 0 {
+		err = unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH)
+	} else {
+		err = unix.UtimesNanoAt(parent, base, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
 		return &os.PathError{Op: "utimensat", Path: name, Err: err}
 	}
 	return nil

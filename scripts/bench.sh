@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: start-up medians of sandbox against bwrap and unshare. A
+# `make bench`: start-up medians of sandbox against bwrap and unshare,
+# network throughput, image pull+unpack against podman and skopeo+umoci. A
 # rootless tool is measured rootless: as root, this runs as sandbox-test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ if [ "$(id -u)" -eq 0 ]; then
   # that the network benchmark sends nothing off this machine.
   user=$("$OLDPWD/scripts/test-user.sh")
   chmod 666 /dev/net/tun
+  debian=$("$OLDPWD/scripts/test-images.sh")
   netns=sandbox-bench-$$
   ip netns add "$netns"
   trap 'rm -rf "$dir"; ip netns delete "$netns" 2>/dev/null' EXIT
@@ -28,10 +30,12 @@ if [ "$(id -u)" -eq 0 ]; then
   ip -n "$netns" route add default via 192.0.2.1 dev sbxsink0
   uid=$(id -u "$user")
   mkdir -p "/run/user/$uid" && chown "$user:" "/run/user/$uid" && chmod 700 "/run/user/$uid"
-  ip netns exec "$netns" runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" XDG_RUNTIME_DIR="/run/user/$uid" "$dir/bench" -sandbox "$dir/sandbox" "$@"
+  ip netns exec "$netns" runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" XDG_RUNTIME_DIR="/run/user/$uid" "$dir/bench" -sandbox "$dir/sandbox" -debian-oci "$debian" "$@"
   exit
 fi
 # As a user, the network benchmark would run in your own network namespace:
 # it talks only to loopback, but runs pasta with its gateway; opt in with
-# -net-rounds N.
-exec "$dir/bench" -sandbox "$dir/sandbox" -net-rounds 0 "$@"
+# -net-rounds N. The image benchmark runs if root built the Debian image.
+debian=/var/cache/sandbox-test/debian-oci
+[ -f "$debian/index.json" ] || debian=
+exec "$dir/bench" -sandbox "$dir/sandbox" -net-rounds 0 -debian-oci "$debian" "$@"
