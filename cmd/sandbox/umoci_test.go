@@ -2,8 +2,8 @@ package main
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -163,7 +163,6 @@ func describe(n node) string {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
-
 
 func short(s string) string {
 	if len(s) > 12 {
