@@ -238,7 +238,13 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
 		case m := <-msgs:
-			if code, done, err := r.handle(m); done {
+			code, done, err := r.handle(m)
+			if done && err != nil && res.TimedOut {
+				// The timeout ended the run before the payload started
+				// (a slow start under a small cpu.max): it timed out.
+				return ExitTimeout, nil
+			}
+			if done {
 				return code, err
 			}
 		}
