@@ -31,26 +31,5 @@ type ImageOptions struct {
 func Image(o ImageOptions) Plan {
 	p := Plan{{Kind: Overlay, Target: "/", Layers: o.Layers, Upper: o.Upper, Work: o.Work, Data: o.Driver}}
 	p = append(p, Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"})
-	p = append(p, devOps()...)
-	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
-	if o.Cgroup2 {
-		p = append(p, Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
-	}
-	if o.Home != "" {
-		if o.HomeDir != "" {
-			p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
-		} else {
-			p = append(p, Op{Kind: Tmpfs, Target: o.Home, Data: "mode=700"})
-		}
-	}
-	p = append(p, Op{Kind: Bind, Source: o.Project, Target: o.Project})
-	p = append(p, o.Files...).override(o.Extra)
-	for _, m := range MaskedPaths {
-		p = append(p, Op{Kind: Mask, Target: m})
-	}
-	for _, r := range ReadonlyPaths {
-		p = append(p, Op{Kind: RO, Target: r})
-	}
-	p.sort()
-	return p
+	return p.finish(o.Home, o.HomeDir, o.Project, o.Files, o.Extra, o.Cgroup2)
 }

@@ -107,18 +107,27 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
+	return p.finish(o.Home, o.HomeDir, o.Project, o.Files, o.Extra, o.Cgroup2)
+}
+
+// finish adds what every root has after its base: /dev, /proc, /sys (and
+// the cgroup), the home (when home is set: HomeDir bound, else a tmpfs),
+// the project at its own path, the generated files, the profile's mounts
+// replacing any op with the same target, the OCI masks; then orders it.
+func (p Plan) finish(home, homeDir, project string, files, extra Plan, cgroup2 bool) Plan {
 	p = append(p, devOps()...)
 	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
-	if o.Cgroup2 {
+	if cgroup2 {
 		p = append(p, Op{Kind: Cgroup2, Target: "/sys/fs/cgroup", ReadOnly: true})
 	}
-	if o.HomeDir != "" {
-		p = append(p, Op{Kind: Bind, Source: o.HomeDir, Target: o.Home})
-	} else {
-		p = append(p, Op{Kind: Tmpfs, Target: o.Home, Data: "mode=700"})
+	switch {
+	case home != "" && homeDir != "":
+		p = append(p, Op{Kind: Bind, Source: homeDir, Target: home})
+	case home != "":
+		p = append(p, Op{Kind: Tmpfs, Target: home, Data: "mode=700"})
 	}
-	p = append(p, Op{Kind: Bind, Source: o.Project, Target: o.Project})
-	p = append(p, o.Files...).override(o.Extra)
+	p = append(p, Op{Kind: Bind, Source: project, Target: project})
+	p = append(p, files...).override(extra)
 	for _, m := range MaskedPaths {
 		p = append(p, Op{Kind: Mask, Target: m})
 	}

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -248,14 +247,7 @@ func newImageSpecFor(o Options) (*Spec, error) {
 	if !(p.IsSet("user") && p.User == "self") {
 		home = "/root"
 	}
-	extra, err := profileMounts(p, o.Project, home, o.Host)
-	if err != nil {
-		return nil, err
-	}
-	if o.Files == "" && p.Network.Mode != NetHost {
-		return nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
-	}
-	netOps, netEnv, err := networkFiles(p.Network, p.Hostname, o.Files)
+	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {
 		return nil, err
 	}

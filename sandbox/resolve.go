@@ -105,14 +105,7 @@ func NewSpec(o Options) (*Spec, error) {
 			return nil, fmt.Errorf("creating the sandbox home: %w", err)
 		}
 	}
-	extra, err := profileMounts(p, o.Project, home, h)
-	if err != nil {
-		return nil, err
-	}
-	if o.Files == "" && p.Network.Mode != NetHost {
-		return nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
-	}
-	netOps, netEnv, err := networkFiles(p.Network, p.Hostname, o.Files)
+	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +141,20 @@ func NewSpec(o Options) (*Spec, error) {
 		return nil, err
 	}
 	return spec, nil
+}
+
+// mountsAndFiles resolves the profile's mounts (~ is home) and writes
+// the network's generated files.
+func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[string]string, err error) {
+	p := o.Profile
+	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
+		return nil, nil, nil, err
+	}
+	if o.Files == "" && p.Network.Mode != NetHost {
+		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
+	}
+	files, env, err = networkFiles(p.Network, p.Hostname, o.Files)
+	return extra, files, env, err
 }
 
 // nestedMap lays out the payload's ids over the outer namespace's total

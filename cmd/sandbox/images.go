@@ -26,6 +26,16 @@ func openImages() (*sandbox.Images, error) {
 	return sandbox.OpenImages(h)
 }
 
+// withImages runs fn on the user's image store and closes it.
+func withImages(fn func(*sandbox.Images) error) error {
+	imgs, err := openImages()
+	if err != nil {
+		return err
+	}
+	defer imgs.Close()
+	return fn(imgs)
+}
+
 type pullOptions struct {
 	tlsVerify bool
 	quiet     bool
@@ -156,12 +166,11 @@ func newImagesCmd() *cobra.Command {
 		Short: "List stored images",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			imgs, err := openImages()
-			if err != nil {
+			var list []imagestore.Info
+			err := withImages(func(imgs *sandbox.Images) (err error) {
+				list, err = imgs.List()
 				return err
-			}
-			defer imgs.Close()
-			list, err := imgs.List()
+			})
 			if err != nil {
 				return err
 			}
@@ -197,17 +206,13 @@ func newRmiCmd() *cobra.Command {
 		Long:  "Remove images, and the layers no other image shares. An image a project's sandbox stands on is kept unless --force.",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			imgs, err := openImages()
-			if err != nil {
+			return withImages(func(imgs *sandbox.Images) error {
+				rep, err := imgs.Remove(args, force)
+				if err == nil {
+					fmt.Fprintf(os.Stderr, "removed %s; freed %d layers, %s of blobs\n", strings.Join(args, ", "), rep.Layers, humanSize(rep.Bytes))
+				}
 				return err
-			}
-			defer imgs.Close()
-			rep, err := imgs.Remove(args, force)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "removed %s; freed %d layers, %s of blobs\n", strings.Join(args, ", "), rep.Layers, humanSize(rep.Bytes))
-			return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove also images that sandboxes stand on")
@@ -222,17 +227,14 @@ func newPruneCmd() *cobra.Command {
 		Long:  "Free blobs and unpacked layers that no stored image needs, and what interrupted pulls left. --all also removes the images that no project's sandbox stands on.",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			imgs, err := openImages()
-			if err != nil {
+			return withImages(func(imgs *sandbox.Images) error {
+				rep, err := imgs.Prune(all)
+				for _, r := range rep.Images {
+					fmt.Fprintf(os.Stderr, "removed %s\n", r)
+				}
+				fmt.Fprintf(os.Stderr, "freed %d layers, %d blobs (%s)\n", rep.Layers, rep.Blobs, humanSize(rep.Bytes))
 				return err
-			}
-			defer imgs.Close()
-			rep, err := imgs.Prune(all)
-			for _, r := range rep.Images {
-				fmt.Fprintf(os.Stderr, "removed %s\n", r)
-			}
-			fmt.Fprintf(os.Stderr, "freed %d layers, %d blobs (%s)\n", rep.Layers, rep.Blobs, humanSize(rep.Bytes))
-			return err
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "also remove images no sandbox stands on")

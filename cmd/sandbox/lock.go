@@ -44,13 +44,12 @@ pin is kept unless --update.`,
 				fmt.Fprintf(os.Stderr, "%s already pins %s to %s (pass --update to re-resolve)\n", profiles.LockFileName, ref, old.Image.Digest)
 				return nil
 			}
-			imgs, err := openImages()
-			if err != nil {
-				return err
-			}
-			defer imgs.Close()
 			insecure := !tlsVerify || slices.Contains(p.InsecureRegistries, imagestore.Registry(ref))
-			img, err := imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})
+			var img *imagestore.Image
+			err = withImages(func(imgs *sandbox.Images) (err error) {
+				img, err = imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})
+				return err
+			})
 			if err != nil {
 				return err
 			}
