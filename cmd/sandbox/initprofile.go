@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,8 +26,18 @@ const initHeader = `# sandbox.toml: this project's sandbox, read by "sandbox she
 
 `
 
+// imageProfile turns the default profile into one on image: image instead
+// of base, and user and workdir left to the image.
+func imageProfile(def []byte, image string) []byte {
+	s := strings.Replace(string(def), `base = "host"`, fmt.Sprintf("image = %q\n# insecure_registries = [\"localhost:5000\"]   # plain-HTTP registries", image), 1)
+	s = strings.Replace(s, `user = "self"`, `# user = "self"     # unset: the image's user`, 1)
+	s = strings.Replace(s, `workdir = "."`, `# workdir = "."     # unset: the image's working directory`, 1)
+	return []byte(s)
+}
+
 func newInitCmd() *cobra.Command {
 	var force bool
+	var image string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented sandbox.toml for the project in this directory",
@@ -49,7 +60,11 @@ func newInitCmd() *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			body := append([]byte(initHeader), profiles.DefaultTOML()...)
+			def := profiles.DefaultTOML()
+			if image != "" {
+				def = imageProfile(def, image)
+			}
+			body := append([]byte(initHeader), def...)
 			if _, err := f.Write(body); err != nil {
 				return err
 			}
@@ -58,5 +73,6 @@ func newInitCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing sandbox.toml")
+	cmd.Flags().StringVar(&image, "image", "", "a profile on this OCI image instead of the host's filesystem")
 	return cmd
 }
