@@ -1,6 +1,7 @@
 package imagestore
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -143,3 +144,5 @@ func (s *Store) lock(name string, exclusive bool) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -21,6 +21,17 @@ type Image struct {
 	Size      int64     `json:"size"`   // compressed bytes, as a registry counts them
 	Created   time.Time `json:"created"`
 	Pulled    time.Time `json:"pulled"`
+	History   []Step    `json:"history"`
+}
+
+// Step is one entry of an image's history: how a layer (or a setting)
+// came to be.
+type Step struct {
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	Layer     string    `json:"layer,omitempty"` // digest; "" for a step that made no layer
+	Size      int64     `json:"size"`
 }
 
 // Layer is one layer of an Image.
@@ -105,7 +116,28 @@ func (s *Store) load(desc v1.Descriptor) (*Image, error) {
 		img.Layers = append(img.Layers, Layer{Digest: l.Digest.String(), DiffID: d, Size: l.Size, Dir: s.layerPath(d)})
 		img.Size += l.Size
 	}
+	img.History = history(cfg.History, img.Layers)
 	return img, nil
+}
+
+// history pairs the config's history with the layers: each entry that is
+// not an empty_layer made the next layer. Without a history (some tools
+// write none) every layer gets an entry of its own.
+func history(h []v1.History, layers []Layer) []Step {
+	var out []Step
+	next := 0
+	for _, e := range h {
+		st := Step{Created: e.Created.Time, CreatedBy: e.CreatedBy, Comment: e.Comment}
+		if !e.EmptyLayer && next < len(layers) {
+			st.Layer, st.Size = layers[next].Digest, layers[next].Size
+			next++
+		}
+		out = append(out, st)
+	}
+	for ; next < len(layers); next++ {
+		out = append(out, Step{Layer: layers[next].Digest, Size: layers[next].Size})
+	}
+	return out
 }
 
 // readManifest parses a stored manifest and its config.

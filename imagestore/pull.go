@@ -113,11 +113,18 @@ func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullO
 
 // PullError is a pull that failed.
 type PullError struct {
-	Ref string
-	Err error
+	Ref  string
+	Err  error
+	Push bool // the error is of a push
 }
 
-func (e *PullError) Error() string { return fmt.Sprintf("pulling %s: %v", e.Ref, e.Err) }
+func (e *PullError) Error() string {
+	op := "pulling"
+	if e.Push {
+		op = "pushing"
+	}
+	return fmt.Sprintf("%s %s: %v", op, e.Ref, e.Err)
+}
 func (e *PullError) Unwrap() error { return e.Err }
 
 // Hint points at the usual causes.

@@ -48,6 +48,17 @@ type Unpacker interface {
 	RemoveAll(path string) error
 	// Owners reports whether unpacked files keep their owners.
 	Owners() bool
+	// Pack writes a sandbox's upper layer as a layer blob (see Pack).
+	Pack(req PackRequest) (PackResult, error)
+	// Changes lists what an upper layer changes (see Changes).
+	Changes(req ChangesRequest) ([]Change, error)
+}
+
+// ChangesRequest asks what upper changes in lowers (top first).
+type ChangesRequest struct {
+	Upper  string   `json:"upper"`
+	Lowers []string `json:"lowers"`
+	Ignore []string `json:"ignore,omitempty"`
 }
 
 // UnpackRequest is one layer to unpack.
@@ -152,3 +163,11 @@ func (InProcess) RemoveAll(path string) error { return removeAll(path) }
 
 // Owners implements Unpacker.
 func (InProcess) Owners() bool { return os.Geteuid() == 0 }
+
+// Pack implements Unpacker.
+func (InProcess) Pack(req PackRequest) (PackResult, error) { return Pack(req) }
+
+// Changes implements Unpacker.
+func (InProcess) Changes(req ChangesRequest) ([]Change, error) {
+	return Changes(req.Upper, req.Lowers, req.Ignore)
+}

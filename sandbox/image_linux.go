@@ -2,14 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 
 	"sandbox/imagestore"
 	"sandbox/profiles"
@@ -91,93 +88,17 @@ func (i *Images) Resolve(ctx context.Context, req ImageRequest) (*imagestore.Ima
 	return img, err
 }
 
-// sandboxState is a project's sandbox on an image: its upper layer,
-// locked while a run uses it.
-type sandboxState struct {
-	dir  string
-	lock *os.File
-}
-
-type sandboxInfo struct {
-	Project string `json:"project"`
-	Ref     string `json:"ref"`
-	Digest  string `json:"digest"`
-}
-
-// SandboxDir is where the project's sandbox (its changes to the image) lives.
-func SandboxDir(h Host, project string) string {
-	return filepath.Join(h.DataDir, "sandboxes", projectID(project))
-}
-
-// openSandbox locks the project's sandbox for a run and makes its upper
-// and work directories. A sandbox made from another image is refused: its
-// changes were made on that image.
-func openSandbox(h Host, project string, img *imagestore.Image) (*sandboxState, error) {
-	dir := SandboxDir(h, project)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the sandbox: %w", err)
-	}
-	lock, err := lockSandbox(dir)
-	if err != nil {
-		return nil, err
-	}
-	st := &sandboxState{dir: dir, lock: lock}
-	infoPath := filepath.Join(dir, "sandbox.json")
-	var info sandboxInfo
-	if data, err := os.ReadFile(infoPath); err == nil && json.Unmarshal(data, &info) == nil && info.Digest != img.Digest {
-		st.close()
-		return nil, &SetupError{
-			Msg: fmt.Sprintf("this project's sandbox holds changes made on %s (%.19s), but the profile now gives %s (%.19s)", info.Ref, info.Digest, img.Ref, img.Digest),
-			Fix: "run `sandbox reset` to discard those changes and start from the new image, or go back to the old image",
-		}
-	}
-	for _, d := range []string{"upper", "work"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			st.close()
-			return nil, err
-		}
-	}
-	data, _ := json.Marshal(sandboxInfo{Project: project, Ref: img.Ref, Digest: img.Digest})
-	if err := os.WriteFile(infoPath, data, 0o600); err != nil {
-		st.close()
-		return nil, err
-	}
-	return st, nil
-}
-
-func (s *sandboxState) close() { s.lock.Close() }
-
-// lockSandbox takes the sandbox's lock without waiting: two runs writing
-// one upper layer would corrupt it.
-func lockSandbox(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(f.Name())
-		f.Close()
-		return nil, &SetupError{
-			Msg: fmt.Sprintf("this project's sandbox is in use (by sandbox pid %s)", string(holder)),
-			Fix: "wait for that run to end, or pass --ephemeral to run on a throwaway copy",
-		}
-	}
-	f.Truncate(0)
-	f.WriteString(strconv.Itoa(os.Getpid()))
-	return f, nil
-}
-
 // Reset discards the project's sandbox: its changes to the image.
 func Reset(h Host, project string) (bool, error) {
 	dir := SandboxDir(h, project)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	lock, err := lockSandbox(dir)
+	st, err := lockState(dir)
 	if err != nil {
 		return false, err
 	}
-	defer lock.Close()
+	defer st.close()
 	imgs, err := OpenImages(h)
 	if err != nil {
 		return false, err

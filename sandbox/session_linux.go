@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,10 +144,19 @@ func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(
 	if err != nil {
 		return nil, nothing, err
 	}
-	if err := imgs.AddUse(imagestore.Use{ID: projectID(s.Project), Project: s.Project, Digest: img.Digest}); err != nil {
+	if st.info.Head != "" {
+		// The sandbox stands on a commit of its own.
+		head, err := imgs.Get(st.info.Head)
+		if err != nil {
+			st.close()
+			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.info.Head, err)
+		}
+		root.Config, root.Layers = head.Config, head.Dirs()
+	}
+	if err := imgs.AddUse(imagestore.Use{ID: projectID(s.Project), Project: s.Project, Digest: st.info.head()}); err != nil {
 		st.close()
 		return nil, nothing, err
 	}
-	root.Upper, root.Work = filepath.Join(st.dir, "upper"), filepath.Join(st.dir, "work")
+	root.Upper, root.Work = st.upper(), st.work()
 	return root, st.close, nil
 }

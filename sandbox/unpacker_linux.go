@@ -47,15 +47,19 @@ func NewUnpacker(m *userns.Mapping) imagestore.Unpacker {
 }
 
 type workerRequest struct {
-	ID     int                       `json:"id"`
-	Op     string                    `json:"op"` // "mapped", "unpack", "remove"
-	Unpack *imagestore.UnpackRequest `json:"unpack,omitempty"`
-	Path   string                    `json:"path,omitempty"`
+	ID      int                        `json:"id"`
+	Op      string                     `json:"op"` // "mapped", "unpack", "remove", "pack", "changes"
+	Unpack  *imagestore.UnpackRequest  `json:"unpack,omitempty"`
+	Pack    *imagestore.PackRequest    `json:"pack,omitempty"`
+	Changes *imagestore.ChangesRequest `json:"changes,omitempty"`
+	Path    string                     `json:"path,omitempty"`
 }
 
 type workerReply struct {
 	ID     int                     `json:"id"`
 	Result imagestore.UnpackResult `json:"result"`
+	Packed imagestore.PackResult   `json:"packed"`
+	List   []imagestore.Change     `json:"changes,omitempty"`
 	Error  string                  `json:"error,omitempty"`
 	// Hostile and Owner carry the typed errors across.
 	Hostile *imagestore.HostileError `json:"hostile,omitempty"`
@@ -69,6 +73,18 @@ func (u *Unpacker) Owners() bool { return true }
 func (u *Unpacker) Unpack(req imagestore.UnpackRequest) (imagestore.UnpackResult, error) {
 	r, err := u.call(workerRequest{Op: "unpack", Unpack: &req})
 	return r.Result, err
+}
+
+// Pack implements imagestore.Unpacker.
+func (u *Unpacker) Pack(req imagestore.PackRequest) (imagestore.PackResult, error) {
+	r, err := u.call(workerRequest{Op: "pack", Pack: &req})
+	return r.Packed, err
+}
+
+// Changes implements imagestore.Unpacker.
+func (u *Unpacker) Changes(req imagestore.ChangesRequest) ([]imagestore.Change, error) {
+	r, err := u.call(workerRequest{Op: "changes", Changes: &req})
+	return r.List, err
 }
 
 // RemoveAll implements imagestore.Unpacker.
@@ -227,6 +243,10 @@ func serveUnpack(req workerRequest) workerReply {
 		r.Result, err = imagestore.UnpackFile(*req.Unpack)
 	case "remove":
 		err = os.RemoveAll(req.Path)
+	case "pack":
+		r.Packed, err = imagestore.Pack(*req.Pack)
+	case "changes":
+		r.List, err = imagestore.Changes(req.Changes.Upper, req.Changes.Lowers, req.Changes.Ignore)
 	default:
 		err = fmt.Errorf("unknown request %q", req.Op)
 	}

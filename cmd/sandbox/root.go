@@ -35,6 +35,12 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newPruneCmd(),
 		newLockCmd(),
 		newResetCmd(),
+		newDiffCmd(),
+		newCommitCmd(),
+		newHistoryCmd(),
+		newRollbackCmd(),
+		newTagCmd(),
+		newPushCmd(),
 		newVersionCmd(),
 	)
 	return root

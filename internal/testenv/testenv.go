@@ -62,10 +62,15 @@ var (
 // a veth pair named sbxsink*, both ends inside), so a test may exercise
 // egress paths without any packet leaving.
 var IsolatedNet = Requirement{"a network namespace with no route off the machine (make test runs the suite in one)", sync.OnceValue(func() error {
-	links, _ := os.ReadDir("/sys/class/net")
-	for _, l := range links {
-		if l.Name() != "lo" && !strings.HasPrefix(l.Name(), "sbxsink") {
-			return fmt.Errorf("this network namespace has interface %s", l.Name())
+	// /proc/net/dev is this network namespace's (sysfs may show another's).
+	dev, err := os.ReadFile("/proc/net/dev")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(dev), "\n")[2:] {
+		name, _, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && name != "lo" && !strings.HasPrefix(name, "sbxsink") {
+			return fmt.Errorf("this network namespace has interface %s", name)
 		}
 	}
 	for _, table := range []string{"/proc/net/route", "/proc/net/ipv6_route"} {

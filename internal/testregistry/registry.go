@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,34 @@ import (
 // Registry is a running registry.
 type Registry struct {
 	Host string // 127.0.0.1:PORT
+	logs *bytes.Buffer
+	mu   *sync.Mutex
+}
+
+// Uploads lists the blob digests clients have uploaded so far (from the
+// registry's request log).
+func (r *Registry) Uploads() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range uploadRE.FindAllStringSubmatch(r.logs.String(), -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var uploadRE = regexp.MustCompile(`http.request.method=PUT .*?http.request.uri="/v2/[^"]*/blobs/uploads/[^"]*digest=(sha256(?:%3A|:)[0-9a-f]{64})`)
+
+// lockedWriter serializes the registry's log writes with Uploads' reads.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
 
 // Start runs docker-registry for the test and stops it at cleanup.
@@ -38,14 +68,14 @@ func Start(t testing.TB) *Registry {
 	}
 	host := l.Addr().String()
 	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs, mu := &bytes.Buffer{}, &sync.Mutex{}
 	cmd := exec.Command("docker-registry", "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = lockedWriter{mu, logs}, lockedWriter{mu, logs}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting docker-registry: %v", err)
 	}
@@ -57,11 +87,12 @@ func Start(t testing.TB) *Registry {
 			break
 		}
 		if time.Now().After(deadline) {
+			mu.Lock()
 			t.Fatalf("docker-registry did not answer on %s: %v\n%s", host, err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &Registry{Host: host}
+	return &Registry{Host: host, logs: logs, mu: mu}
 }
 
 // Push copies the image layout:tag to the registry as repoTag with

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"sandbox/imagestore"
+	"sandbox/profiles"
+	"sandbox/sandbox"
+)
+
+// withSandbox loads the profile and the host, and runs fn on the image store.
+func withSandbox(o *profileOptions, fn func(h sandbox.Host, s *sandboxContext) error) error {
+	p, src, err := o.load()
+	if err != nil {
+		return err
+	}
+	h, err := sandbox.CurrentHost()
+	if err != nil {
+		return err
+	}
+	return withImages(func(imgs *sandbox.Images) error {
+		return fn(h, &sandboxContext{imgs: imgs, project: src.Project, profile: p})
+	})
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newDiffCmd() *cobra.Command {
+	var o profileOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "diff [--json]",
+		Short: "List the sandbox's uncommitted changes to its image: A added, C changed, D deleted",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				changes, err := s.imgs.Changes(h, s.profile, s.project)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					if changes == nil {
+						changes = []imagestore.Change{}
+					}
+					return printJSON(changes)
+				}
+				for _, ch := range changes {
+					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newCommitCmd() *cobra.Command {
+	var o profileOptions
+	var co sandbox.CommitOptions
+	cmd := &cobra.Command{
+		Use:   "commit [-m MSG] [--tag NAME]",
+		Short: "Make the sandbox's changes a new layer; the sandbox then stands on it",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				img, err := s.imgs.Commit(h, s.profile, s.project, co)
+				if err != nil {
+					return err
+				}
+				top := img.Layers[len(img.Layers)-1]
+				fmt.Fprintf(os.Stderr, "committed %s: layer %.19s (%s)\n", img.Ref, top.Digest, humanSize(top.Size))
+				fmt.Println(img.Digest)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&co.Message, "message", "m", "", "the commit message, kept in the image's history")
+	cmd.Flags().StringVar(&co.Tag, "tag", "", "also name the new image, e.g. localhost:5000/me/tools:1")
+	return cmd
+}
+
+func newHistoryCmd() *cobra.Command {
+	var o profileOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history [--json]",
+		Short: "Show how the sandbox's image was built, layer by layer",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				img, err := s.imgs.History(h, s.project)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(img.History)
+				}
+				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "LAYER\tCREATED\tSIZE\tCREATED BY\tCOMMENT")
+				for k := len(img.History) - 1; k >= 0; k-- {
+					st := img.History[k]
+					layer := "-"
+					if st.Layer != "" {
+						layer = fmt.Sprintf("%.19s", st.Layer)
+					}
+					created := "-"
+					if !st.Created.IsZero() {
+						created = st.Created.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%.60s\t%s\n", layer, created, humanSize(st.Size), st.CreatedBy, st.Comment)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newRollbackCmd() *cobra.Command {
+	var o profileOptions
+	cmd := &cobra.Command{
+		Use:   "rollback [REV]",
+		Short: "Discard uncommitted changes; with REV, go back to that commit",
+		Long: `Discard the sandbox's uncommitted changes. With REV, also go back to that
+commit: its number (1 is the first; see sandbox history), a digest prefix,
+its name, or "base" for the profile's image.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			rev := ""
+			if len(args) == 1 {
+				rev = args[0]
+			}
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				head, err := s.imgs.Rollback(h, s.project, rev)
+				if err == nil {
+					fmt.Fprintf(os.Stderr, "the sandbox stands on %.19s, with no uncommitted changes\n", head)
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	return cmd
+}
+
+func newTagCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tag SRC DST",
+		Short: "Give a stored image another name",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withImages(func(imgs *sandbox.Images) error { return imgs.Tag(args[0], args[1]) })
+		},
+	}
+}
+
+func newPushCmd() *cobra.Command {
+	var tlsVerify bool
+	cmd := &cobra.Command{
+		Use:   "push [--tls-verify=false] REF",
+		Short: "Push a stored image to the registry its name says; only missing blobs are sent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withImages(func(imgs *sandbox.Images) error {
+				img, err := imgs.Push(context.Background(), args[0], imagestore.PushOptions{Insecure: !tlsVerify})
+				if err == nil {
+					fmt.Fprintf(os.Stderr, "pushed %s\n", img.Ref)
+					fmt.Println(img.Digest)
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate")
+	return cmd
+}
+
+type sandboxContext struct {
+	imgs    *sandbox.Images
+	project string
+	profile *profiles.Profile
+}

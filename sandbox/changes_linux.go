@@ -1,0 +1,197 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"sandbox/imagestore"
+	"sandbox/profiles"
+)
+
+// mountpoints are the paths a run creates in the upper layer to mount on
+// (relative): not the user's changes, so diff and commit leave them out
+// while they are empty.
+func mountpoints(h Host, p *profiles.Profile, project string) []string {
+	out := []string{"proc", "sys", "dev", "run", "etc/resolv.conf", "etc/hosts"}
+	withParents := func(abs string) {
+		for d := path.Clean(abs); d != "/" && d != "."; d = path.Dir(d) {
+			out = append(out, strings.TrimPrefix(d, "/"))
+		}
+	}
+	withParents(project)
+	if p.IsSet("user") && p.User == "self" {
+		withParents(h.Home)
+	}
+	for _, m := range p.Mounts {
+		withParents(expandHost(m.Target, h))
+	}
+	return out
+}
+
+// Changes is the project's sandbox's diff against the image it stands on.
+func (i *Images) Changes(h Host, p *profiles.Profile, project string) ([]imagestore.Change, error) {
+	// Without the lock: diff only reads, also while the sandbox runs.
+	st, err := peekSandbox(h, project)
+	if err != nil {
+		return nil, err
+	}
+	head, err := i.Get(st.info.head())
+	if err != nil {
+		return nil, err
+	}
+	return i.unpacker.Changes(imagestore.ChangesRequest{Upper: st.upper(), Lowers: reversed(head.Dirs()), Ignore: mountpoints(h, p, project)})
+}
+
+// peekSandbox reads a sandbox's state without its lock.
+func peekSandbox(h Host, project string) (*sandboxState, error) {
+	st := &sandboxState{dir: SandboxDir(h, project)}
+	data, err := os.ReadFile(st.dir + "/sandbox.json")
+	if err != nil {
+		return nil, &SetupError{Msg: "this project has no sandbox on an image yet", Fix: "set image = \"REF\" in sandbox.toml and run the sandbox once (sandbox run -- true)"}
+	}
+	return st, json.Unmarshal(data, &st.info)
+}
+
+// CommitOptions are `sandbox commit`'s.
+type CommitOptions struct {
+	Message string
+	Tag     string // also name the new image so
+}
+
+// Commit makes the sandbox's uncommitted changes a new layer on the image
+// it stands on; the sandbox then stands on the result, with no changes.
+// The image is stored before sandbox.json names it, and sandbox.json is
+// replaced before the changes are cleared, so a crash at any point leaves
+// a sandbox that starts (at worst with its changes both committed and
+// still in the upper layer, which shows the same files).
+func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOptions) (*imagestore.Image, error) {
+	st, err := existingSandbox(h, project)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	base, err := i.Get(st.info.head())
+	if err != nil {
+		return nil, err
+	}
+	epoch := base.Created
+	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+		if n, err := strconv.ParseInt(sde, 10, 64); err == nil {
+			epoch = time.Unix(n, 0)
+		}
+	}
+	ref := fmt.Sprintf("sandbox.local/%s:%d", projectID(project), len(st.info.Commits)+1)
+	img, err := i.Store.Commit(base, st.upper(), imagestore.CommitOptions{
+		Ref: ref, Message: o.Message, CreatedBy: "sandbox commit", Created: time.Now(), Epoch: epoch,
+		Ignore: mountpoints(h, p, project),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.Tag != "" {
+		if err := i.Tag(ref, o.Tag); err != nil {
+			return nil, err
+		}
+	}
+	st.info.Head = img.Digest
+	st.info.Commits = append(st.info.Commits, commitInfo{Digest: img.Digest, Ref: ref, Message: o.Message, Created: time.Now().UTC()})
+	if err := st.save(); err != nil {
+		return nil, err
+	}
+	if err := i.AddUse(imagestore.Use{ID: projectID(project), Project: project, Digest: img.Digest}); err != nil {
+		return nil, err
+	}
+	return img, st.clearUpper(i.RemoveAll)
+}
+
+// History is the image the project's sandbox stands on, with its history.
+func (i *Images) History(h Host, project string) (*imagestore.Image, error) {
+	st, err := peekSandbox(h, project)
+	if err != nil {
+		return nil, err
+	}
+	return i.Get(st.info.head())
+}
+
+// Rollback discards the uncommitted changes and, given rev, puts the
+// sandbox back on that commit: its number (1 is the first), a digest
+// prefix, its name, or "base" (the profile's image).
+func (i *Images) Rollback(h Host, project, rev string) (string, error) {
+	st, err := existingSandbox(h, project)
+	if err != nil {
+		return "", err
+	}
+	defer st.close()
+	if rev != "" {
+		n, ok := findRev(st.info, rev)
+		if !ok {
+			return "", &SetupError{Msg: fmt.Sprintf("unknown revision %q", rev), Fix: "known: " + knownRevs(st.info)}
+		}
+		// Later commits stay listed (and stored): rollback moves the
+		// sandbox, it does not forget.
+		st.info.Head = ""
+		if n > 0 {
+			st.info.Head = st.info.Commits[n-1].Digest
+		}
+		if err := st.save(); err != nil {
+			return "", err
+		}
+		if err := i.AddUse(imagestore.Use{ID: projectID(project), Project: project, Digest: st.info.head()}); err != nil {
+			return "", err
+		}
+	}
+	return st.info.head(), st.clearUpper(i.RemoveAll)
+}
+
+// findRev returns the number of the commit rev names (0: the base).
+func findRev(info sandboxInfo, rev string) (int, bool) {
+	if rev == "base" {
+		return 0, true
+	}
+	if n, err := strconv.Atoi(rev); err == nil && n >= 1 && n <= len(info.Commits) {
+		return n, true
+	}
+	hex := strings.TrimPrefix(rev, "sha256:")
+	for k, c := range info.Commits {
+		if c.Ref == rev || (len(hex) >= 7 && strings.HasPrefix(strings.TrimPrefix(c.Digest, "sha256:"), hex)) {
+			return k + 1, true
+		}
+	}
+	return 0, false
+}
+
+func knownRevs(info sandboxInfo) string {
+	s := []string{"base (" + shortDigest(info.Digest) + ", " + info.Ref + ")"}
+	for k, c := range info.Commits {
+		s = append(s, fmt.Sprintf("%d (%s%s)", k+1, shortDigest(c.Digest), quoteMsg(c.Message)))
+	}
+	if info.Head == "" {
+		s[0] = "*" + s[0]
+	}
+	for k, c := range info.Commits {
+		if c.Digest == info.Head {
+			s[k+1] = "*" + s[k+1]
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
+
+func quoteMsg(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " " + strconv.Quote(m)
+}

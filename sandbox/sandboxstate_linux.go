@@ -1,0 +1,171 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/imagestore"
+)
+
+// sandboxState is a project's sandbox on an image: its upper layer (the
+// changes not committed yet), the image it stands on, and its commits;
+// locked while a run or a change to it uses it.
+type sandboxState struct {
+	dir  string
+	lock *os.File
+	info sandboxInfo
+}
+
+// sandboxInfo is sandbox.json.
+type sandboxInfo struct {
+	Project string `json:"project"`
+	Ref     string `json:"ref"`    // the profile's image
+	Digest  string `json:"digest"` // its manifest digest: the base
+	// Head is the image the sandbox stands on: "" (the base) or a commit.
+	Head    string       `json:"head,omitempty"`
+	Commits []commitInfo `json:"commits,omitempty"` // oldest first
+}
+
+type commitInfo struct {
+	Digest  string    `json:"digest"`
+	Ref     string    `json:"ref"`
+	Message string    `json:"message,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// head is the manifest digest the sandbox stands on.
+func (i sandboxInfo) head() string {
+	if i.Head != "" {
+		return i.Head
+	}
+	return i.Digest
+}
+
+func (s *sandboxState) upper() string { return filepath.Join(s.dir, "upper") }
+func (s *sandboxState) work() string  { return filepath.Join(s.dir, "work") }
+
+// SandboxDir is where the project's sandbox (its changes to the image) lives.
+func SandboxDir(h Host, project string) string {
+	return filepath.Join(h.DataDir, "sandboxes", projectID(project))
+}
+
+// openSandbox locks the project's sandbox for a run on img (the profile's
+// image) and makes its upper and work directories. A sandbox made from
+// another image is refused: its changes were made on that image.
+func openSandbox(h Host, project string, img *imagestore.Image) (*sandboxState, error) {
+	dir := SandboxDir(h, project)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the sandbox: %w", err)
+	}
+	st, err := lockState(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st.info.Digest != "" && st.info.Digest != img.Digest {
+		st.close()
+		return nil, &SetupError{
+			Msg: fmt.Sprintf("this project's sandbox holds changes made on %s (%.19s), but the profile now gives %s (%.19s)", st.info.Ref, st.info.Digest, img.Ref, img.Digest),
+			Fix: "run `sandbox reset` to discard those changes and start from the new image, or go back to the old image",
+		}
+	}
+	for _, d := range []string{st.upper(), st.work()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	if st.info.Digest == "" {
+		st.info = sandboxInfo{Project: project, Ref: img.Ref, Digest: img.Digest}
+		if err := st.save(); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// existingSandbox locks the project's sandbox for a change (commit,
+// rollback); it must exist.
+func existingSandbox(h Host, project string) (*sandboxState, error) {
+	dir := SandboxDir(h, project)
+	if _, err := os.Stat(filepath.Join(dir, "sandbox.json")); err != nil {
+		return nil, &SetupError{
+			Msg: "this project has no sandbox on an image yet",
+			Fix: "set image = \"REF\" in sandbox.toml and run the sandbox once (sandbox run -- true)",
+		}
+	}
+	return lockState(dir)
+}
+
+// lockState takes the sandbox's lock without waiting (two runs writing one
+// upper layer would corrupt it) and reads sandbox.json.
+func lockState(dir string) (*sandboxState, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(f.Name())
+		f.Close()
+		return nil, &SetupError{
+			Msg: fmt.Sprintf("this project's sandbox is in use (by sandbox pid %s)", string(holder)),
+			Fix: "wait for that run to end, or pass --ephemeral to run on a throwaway copy",
+		}
+	}
+	f.Truncate(0)
+	f.WriteString(strconv.Itoa(os.Getpid()))
+	st := &sandboxState{dir: dir, lock: f}
+	data, err := os.ReadFile(filepath.Join(dir, "sandbox.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &st.info)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		f.Close()
+		return nil, fmt.Errorf("reading the sandbox's state %s: %w", filepath.Join(dir, "sandbox.json"), err)
+	}
+	return st, nil
+}
+
+func (s *sandboxState) close() { s.lock.Close() }
+
+// save writes sandbox.json atomically: a crash leaves the old or the new.
+func (s *sandboxState) save() error {
+	data, _ := json.MarshalIndent(s.info, "", "  ")
+	tmp := filepath.Join(s.dir, ".sandbox.json.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err == nil {
+		f.Sync()
+		f.Close()
+	}
+	return os.Rename(tmp, filepath.Join(s.dir, "sandbox.json"))
+}
+
+// clearUpper discards the uncommitted changes: the upper and work
+// directories are moved aside (so a crash leaves a clean sandbox or the
+// old one), replaced with empty ones, and removed by remove (their files
+// belong to subordinate ids).
+func (s *sandboxState) clearUpper(remove func(string) error) error {
+	trash := filepath.Join(s.dir, "trash-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Mkdir(trash, 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{s.upper(), s.work()} {
+		if err := os.Rename(d, filepath.Join(trash, filepath.Base(d))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return remove(trash)
+}
