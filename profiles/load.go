@@ -56,8 +56,12 @@ func Parse(name string, data []byte) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
+	loc := newLocator(data)
+	for i := range p.Setup {
+		p.Setup[i].Line, _ = loc.find([]string{"setup", strconv.Itoa(i), "run"})
+	}
 	var invalid Errors
-	if err := p.validate(name, newLocator(data)); err != nil && !errors.As(err, &invalid) {
+	if err := p.validate(name, loc); err != nil && !errors.As(err, &invalid) {
 		return nil, err
 	}
 	all := append(unknown, invalid...)

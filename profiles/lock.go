@@ -18,6 +18,17 @@ const LockFileName = "sandbox.lock"
 // Lock is the decoded sandbox.lock.
 type Lock struct {
 	Image LockedImage `toml:"image"`
+	// Steps are the setup steps' layers as last built here: a record to
+	// compare across machines (reproducible steps give the same digests).
+	Steps []LockedStep `toml:"steps,omitempty"`
+}
+
+// LockedStep is one built setup step.
+type LockedStep struct {
+	Run    string `toml:"run"`
+	Key    string `toml:"key"`    // the cache key
+	Layer  string `toml:"layer"`  // the layer's digest
+	DiffID string `toml:"diff_id"`
 }
 
 // LockedImage pins the profile's image.

@@ -37,6 +37,8 @@ type Profile struct {
 	Network Network `toml:"network" json:"network"`
 	// Limits are resource limits.
 	Limits Limits `toml:"limits" json:"limits"`
+	// Setup are steps run on the image, in order, each cached as a layer.
+	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -96,6 +98,22 @@ type Mount struct {
 	Type string `toml:"type" json:"type,omitempty"`
 }
 
+// Step is one [[setup]] table: a command run on the image (after the
+// steps before it) whose changes become a cached layer.
+type Step struct {
+	// Run is a shell command (sh -c).
+	Run string `toml:"run" json:"run"`
+	// Inputs are project files the step reads (paths or globs, relative
+	// to the project root); their content is part of the cache key.
+	Inputs []string `toml:"inputs,omitempty" json:"inputs,omitempty"`
+	// User runs the step: "root" (default) or "self".
+	User string `toml:"user,omitempty" json:"user,omitempty"`
+	// Env is set for this step only (and is part of its cache key).
+	Env map[string]string `toml:"env,omitempty" json:"env,omitempty"`
+	// Line is where the step is written in its profile (0: not from a file).
+	Line int `toml:"-" json:"line,omitempty"`
+}
+
 // Network is the [network] table.
 type Network struct {
 	// Mode is "none" (loopback only), "slirp" (own address, route and DNS
@@ -128,4 +146,22 @@ func (p *Profile) Warnings() []string {
 		w = append(w, "network mode host: the sandbox shares the host's network namespace (its interfaces, ports and loopback services); nothing of the network is isolated")
 	}
 	return w
+}
+
+// Clone returns a copy of p that shares nothing with it that Apply or a
+// caller may change (maps, slices, the record of set keys).
+func (p *Profile) Clone() *Profile {
+	c := *p
+	c.set = make(map[string]bool, len(p.set))
+	for k, v := range p.set {
+		c.set[k] = v
+	}
+	c.Env = make(map[string]string, len(p.Env))
+	for k, v := range p.Env {
+		c.Env[k] = v
+	}
+	c.Mounts = append([]Mount(nil), p.Mounts...)
+	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
+	c.Setup = append([]Step(nil), p.Setup...)
+	return &c
 }

@@ -94,6 +94,23 @@ func (p *Profile) validate(file string, loc *locator) error {
 			bad(at("mode"), `write mode = "ro" or mode = "rw"`, "mount mode %q is not one of \"ro\", \"rw\"", m.Mode)
 		}
 	}
+	for i, st := range p.Setup {
+		at := func(key string) []string { return []string{"setup", strconv.Itoa(i), key} }
+		if strings.TrimSpace(st.Run) == "" {
+			bad(at("run"), `write run = "the command"`, "setup step %d has no run command", i+1)
+		}
+		if st.User != "" && st.User != "root" && st.User != "self" {
+			bad(at("user"), `write user = "root" or user = "self"`, "setup step %d: user %q is not one of \"root\", \"self\"", i+1, st.User)
+		}
+		for _, in := range st.Inputs {
+			if path.IsAbs(in) || escapes(in) {
+				bad(at("inputs"), "write paths relative to the project root", "setup step %d: input %q is not inside the project", i+1, in)
+			}
+		}
+	}
+	if len(p.Setup) > 0 && p.Image == "" {
+		bad([]string{"setup"}, `add image = "REF": steps build on an image`, "setup steps need an image")
+	}
 	p.Limits.validate(bad)
 	p.Network.validate(bad)
 	return errs.orNil()

@@ -17,7 +17,7 @@ import (
 // (relative): not the user's changes, so diff and commit leave them out
 // while they are empty.
 func mountpoints(h Host, p *profiles.Profile, project string) []string {
-	out := []string{"proc", "sys", "dev", "run", "etc/resolv.conf", "etc/hosts"}
+	out := []string{"proc", "sys", "dev", "run", "etc", "etc/resolv.conf", "etc/hosts"}
 	withParents := func(abs string) {
 		for d := path.Clean(abs); d != "/" && d != "."; d = path.Dir(d) {
 			out = append(out, strings.TrimPrefix(d, "/"))

@@ -59,7 +59,7 @@ func SandboxDir(h Host, project string) string {
 // openSandbox locks the project's sandbox for a run on img (the profile's
 // image) and makes its upper and work directories. A sandbox made from
 // another image is refused: its changes were made on that image.
-func openSandbox(h Host, project string, img *imagestore.Image) (*sandboxState, error) {
+func openSandbox(h Host, project string, img *imagestore.Image, ignore []string) (*sandboxState, error) {
 	dir := SandboxDir(h, project)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the sandbox: %w", err)
@@ -67,6 +67,11 @@ func openSandbox(h Host, project string, img *imagestore.Image) (*sandboxState, 
 	st, err := lockState(dir)
 	if err != nil {
 		return nil, err
+	}
+	if st.info.Digest != "" && st.info.Digest != img.Digest && len(st.info.Commits) == 0 && clean(st.upper(), ignore) {
+		// Nothing was changed on the old image (a setup step was rebuilt,
+		// the lock was updated): move to the new one.
+		st.info.Digest, st.info.Ref = "", ""
 	}
 	if st.info.Digest != "" && st.info.Digest != img.Digest {
 		st.close()
@@ -168,4 +173,11 @@ func (s *sandboxState) clearUpper(remove func(string) error) error {
 		}
 	}
 	return remove(trash)
+}
+
+// clean reports whether an upper layer holds no change but the
+// mountpoints a run makes. Anything unreadable counts as a change.
+func clean(upper string, ignore []string) bool {
+	changes, err := imagestore.Changes(upper, nil, ignore)
+	return err == nil && len(changes) == 0
 }

@@ -37,6 +37,13 @@ type Session struct {
 	Insecure bool
 	// Progress, if set, shows the pull of a missing image.
 	Progress func(imagestore.Progress)
+	// Announce, if set, prints a setup step's header.
+	Announce func(string)
+	// ProfileFile names the profile in errors (setup steps' lines).
+	ProfileFile string
+
+	// imageRoot, if set, is the root to run on as it is (a setup step).
+	imageRoot *ImageRoot
 }
 
 // Run resolves the session against this host and runs it.
@@ -61,7 +68,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
-	p := *s.Profile
+	p := *s.Profile.Clone()
 	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
 		p.Workdir = rel
 	}
@@ -82,6 +89,18 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			}
 		}()
 	}
+	// Before the run's files: setup steps are runs of this process too.
+	image := s.imageRoot
+	if image == nil && p.Image != "" {
+		if image, release, err = s.prepareImage(host, &p); err != nil {
+			return nil, release, err
+		}
+		defer func() {
+			if err != nil {
+				release()
+			}
+		}()
+	}
 	files, err := RunFilesDir()
 	if err != nil {
 		return nil, release, err
@@ -94,17 +113,6 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	netOpts, err := netOptions(p.Network, files)
 	if err != nil {
 		return nil, release, err
-	}
-	var image *ImageRoot
-	if p.Image != "" {
-		if image, release, err = s.prepareImage(host, &p); err != nil {
-			return nil, release, err
-		}
-		defer func() {
-			if err != nil {
-				release()
-			}
-		}()
 	}
 	var size console.Size
 	if s.Terminal {
@@ -131,16 +139,24 @@ func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(
 		return nil, nothing, err
 	}
 	defer imgs.Close()
-	insecure := s.Insecure || slices.Contains(p.InsecureRegistries, imagestore.Registry(p.Image))
-	img, err := imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: insecure, Progress: s.Progress, Project: s.Project})
+	img, err := s.resolveImage(imgs, p)
 	if err != nil {
 		return nil, nothing, err
+	}
+	if len(p.Setup) > 0 {
+		announce := s.Announce
+		if announce == nil {
+			announce = func(string) {}
+		}
+		if img, _, err = s.buildSteps(imgs, host, p, img, announce); err != nil {
+			return nil, nothing, err
+		}
 	}
 	root := &ImageRoot{Ref: img.Ref, Config: img.Config, Layers: img.Dirs(), Driver: os.Getenv("SANDBOX_OVERLAY")}
 	if s.Ephemeral {
 		return root, nothing, nil
 	}
-	st, err := openSandbox(host, s.Project, img)
+	st, err := openSandbox(host, s.Project, img, mountpoints(host, p, s.Project))
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -159,4 +175,11 @@ func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(
 	}
 	root.Upper, root.Work = st.upper(), st.work()
 	return root, st.close, nil
+}
+
+// resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
+// missing.
+func (s Session) resolveImage(imgs *Images, p *profiles.Profile) (*imagestore.Image, error) {
+	insecure := s.Insecure || slices.Contains(p.InsecureRegistries, imagestore.Registry(p.Image))
+	return imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: insecure, Progress: s.Progress, Project: s.Project})
 }

@@ -26,6 +26,11 @@ func exitCode(err error, w io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	var step *sandbox.StepError
+	if errors.As(err, &step) {
+		printError(err, w)
+		return step.Code
+	}
 	var exit *sandbox.ExitError
 	if errors.As(err, &exit) {
 		return exit.Code

@@ -147,6 +147,18 @@ func (b *progressBar) finish() {
 	}
 }
 
+// finishIfDone ends the bar's line once every layer it knows is done, so
+// that what follows (a step's output) starts on a line of its own.
+func (b *progressBar) finishIfDone() {
+	for _, l := range b.layers {
+		if l.Phase != "done" && l.Phase != "exists" {
+			return
+		}
+	}
+	b.finish()
+	b.layers, b.order = map[string]imagestore.Progress{}, nil
+}
+
 func humanSize(n int64) string {
 	switch {
 	case n >= 1<<30:

@@ -41,6 +41,7 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newRollbackCmd(),
 		newTagCmd(),
 		newPushCmd(),
+		newBuildCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -119,6 +119,23 @@ func newShellCmd() *cobra.Command {
 	return cmd
 }
 
+// session is the sandbox session these flags ask for.
+func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) sandbox.Session {
+	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
+	return sandbox.Session{
+		Profile: p, Project: project, ProfileFile: file, Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell,
+		Insecure: !o.tlsVerify,
+		Progress: func(pr imagestore.Progress) {
+			bar.update(pr)
+			if pr.Phase == "done" || pr.Phase == "exists" {
+				bar.finishIfDone()
+			}
+		},
+		Announce: announce,
+		Warn:     func(msg string) { fmt.Fprintf(os.Stderr, "sandbox: warning: %s\n", msg) },
+	}
+}
+
 // addImageFlags adds the flags that choose the image.
 func (o *runOptions) addImageFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.overrides.Image, "image", "", "run on this image instead of the profile's root (pulled if missing)")
@@ -134,14 +151,9 @@ func (o *runOptions) run(terminal bool) error {
 		return &usageError{err: fmt.Errorf("run needs a command (or an image with one of its own)"), cmd: "sandbox run"}
 	}
 	cwd, _ := os.Getwd()
-	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
-	res, err := sandbox.Session{
-		Profile: p, Project: src.Project, Args: o.args, Terminal: terminal,
-		Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell, Insecure: !o.tlsVerify,
-		Progress: func(pr imagestore.Progress) { bar.update(pr) },
-		Warn:     func(msg string) { fmt.Fprintf(os.Stderr, "sandbox: warning: %s\n", msg) },
-	}.Run()
-	bar.finish()
+	s := o.session(p, src.Project, src.Path, cwd)
+	s.Args, s.Terminal = o.args, terminal
+	res, err := s.Run()
 	if err != nil {
 		return err
 	}
