@@ -78,7 +78,10 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 		m := median(times[j])
 		fmt.Printf("  %-16s median %7.1f ms   min %7.1f ms   %5.2fx podman\n", t.name, ms(m), ms(percentile(times[j], 0)), float64(m)/float64(base))
 	}
-	return imageStartBench(sandbox, ref, work, startRounds)
+	if err := imageStartBench(sandbox, ref, work, startRounds); err != nil {
+		return err
+	}
+	return changesBench(sandbox, ref, work, 3)
 }
 
 // imageStartBench compares `sandbox run --image REF -- /bin/true` (the

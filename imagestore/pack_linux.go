@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -105,7 +106,21 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // first, leaving out artefacts: ignored paths (mountpoints the sandbox
 // made) that are empty files, or directories holding only artefacts.
 func walkSorted(root string, ignore map[string]bool) ([]string, error) {
-	var out []string
+	entries, err := walkTyped(root, ignore)
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.rel
+	}
+	return out, err
+}
+
+type walked struct {
+	rel string
+	typ fs.FileMode
+}
+
+func walkTyped(root string, ignore map[string]bool) ([]walked, error) {
+	var out []walked
 	artefact := map[string]bool{}
 	var isArtefact func(rel string) bool
 	isArtefact = func(rel string) bool {
@@ -145,10 +160,10 @@ func walkSorted(root string, ignore map[string]bool) ([]string, error) {
 			}
 			return nil
 		}
-		out = append(out, rel)
+		out = append(out, walked{rel, d.Type()})
 		return nil
 	})
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
 	return out, err
 }
 
@@ -268,24 +283,26 @@ func Changes(upper string, lowers []string, ignore []string) ([]Change, error) {
 	for _, p := range ignore {
 		skip[strings.Trim(p, "/")] = true
 	}
-	paths, err := walkSorted(upper, skip)
+	entries, err := walkTyped(upper, skip)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Change, 0, len(paths))
-	for _, rel := range paths {
-		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(upper, rel), &st); err != nil {
-			return nil, err
-		}
+	out := make([]Change, 0, len(entries))
+	// Below a directory the lowers lack, everything is added: no lookups.
+	addedDirs := map[string]bool{}
+	for _, e := range entries {
 		kind := "A"
 		switch {
-		case st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0:
+		case addedDirs[path.Dir(e.rel)]:
+		case e.typ&fs.ModeCharDevice != 0 && isWhiteout(filepath.Join(upper, e.rel)):
 			kind = "D"
-		case inLowers(lowers, rel):
+		case inLowers(lowers, e.rel):
 			kind = "C"
 		}
-		out = append(out, Change{Kind: kind, Path: "/" + rel})
+		if kind == "A" && e.typ.IsDir() {
+			addedDirs[e.rel] = true
+		}
+		out = append(out, Change{Kind: kind, Path: "/" + e.rel})
 	}
 	return out, nil
 }
@@ -310,4 +327,9 @@ func inLowers(lowers []string, rel string) bool {
 		}
 	}
 	return false
+}
+
+func isWhiteout(p string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
 }

@@ -26,8 +26,8 @@ type Lock struct {
 // LockedStep is one built setup step.
 type LockedStep struct {
 	Run    string `toml:"run"`
-	Key    string `toml:"key"`    // the cache key
-	Layer  string `toml:"layer"`  // the layer's digest
+	Key    string `toml:"key"`   // the cache key
+	Layer  string `toml:"layer"` // the layer's digest
 	DiffID string `toml:"diff_id"`
 }
 

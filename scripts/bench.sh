@@ -30,7 +30,9 @@ if [ "$(id -u)" -eq 0 ]; then
   ip -n "$netns" route add default via 192.0.2.1 dev sbxsink0
   uid=$(id -u "$user")
   mkdir -p "/run/user/$uid" && chown "$user:" "/run/user/$uid" && chmod 700 "/run/user/$uid"
-  ip netns exec "$netns" runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" XDG_RUNTIME_DIR="/run/user/$uid" "$dir/bench" -sandbox "$dir/sandbox" -debian-oci "$debian" "$@"
+  # nsenter: only the network namespace changes (podman's runtime needs
+  # the host's /sys/fs/cgroup, which `ip netns exec` would hide).
+  nsenter --net="/run/netns/$netns" runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" XDG_RUNTIME_DIR="/run/user/$uid" "$dir/bench" -sandbox "$dir/sandbox" -debian-oci "$debian" "$@"
   exit
 fi
 # As a user, the network benchmark would run in your own network namespace:
