@@ -22,7 +22,9 @@ func changesBench(sandbox, ref, work string, rounds int) error {
 	defer os.RemoveAll(pmRoot)
 	os.MkdirAll(project, 0o700)
 	os.WriteFile(filepath.Join(project, "sandbox.toml"), []byte(fmt.Sprintf("image = %q\ninsecure_registries = [%q]\n", ref, hostOf(ref))), 0o644)
-	sb := func(args ...string) []string { return append([]string{"env", "XDG_DATA_HOME=" + data, sandbox}, args...) }
+	sb := func(args ...string) []string {
+		return append([]string{"env", "XDG_DATA_HOME=" + data, sandbox}, args...)
+	}
 	pm := func(args ...string) []string {
 		return append([]string{"podman", "--root", pmRoot + "/root", "--runroot", pmRoot + "/run", "--storage-driver", "overlay",
 			"--runtime", "runc", "--cgroup-manager", "cgroupfs"}, args...)

@@ -52,6 +52,8 @@ type Unpacker interface {
 	Pack(req PackRequest) (PackResult, error)
 	// Changes lists what an upper layer changes (see Changes).
 	Changes(req ChangesRequest) ([]Change, error)
+	// Apply writes a project overlay's changes to the project (see Apply).
+	Apply(req ApplyRequest) ([]Change, error)
 }
 
 // ChangesRequest asks what upper changes in lowers (top first).
@@ -166,6 +168,9 @@ func (InProcess) Owners() bool { return os.Geteuid() == 0 }
 
 // Pack implements Unpacker.
 func (InProcess) Pack(req PackRequest) (PackResult, error) { return Pack(req) }
+
+// Apply implements Unpacker.
+func (InProcess) Apply(req ApplyRequest) ([]Change, error) { return Apply(req) }
 
 // Changes implements Unpacker.
 func (InProcess) Changes(req ChangesRequest) ([]Change, error) {

@@ -150,7 +150,8 @@ func pivot(dir, putOld string) error {
 
 // builder executes ops with the host tree at host and the new root at root.
 type builder struct {
-	host, root int // O_PATH directory fds
+	host, root int    // O_PATH directory fds
+	hostPath   string // where the host's tree is ("/oldroot"), for its /proc
 }
 
 func newBuilder(host, root string) (*builder, error) {
@@ -163,7 +164,7 @@ func newBuilder(host, root string) (*builder, error) {
 		unix.Close(h)
 		return nil, &os.PathError{Op: "open", Path: root, Err: err}
 	}
-	return &builder{host: h, root: r}, nil
+	return &builder{host: h, root: r, hostPath: host}, nil
 }
 
 func (b *builder) close() {
@@ -200,6 +201,8 @@ func (b *builder) run(op Op) error {
 			return err
 		}
 		return nil
+	case OverlayDir:
+		return b.overlayDir(op)
 	case Mask:
 		return b.mask(op.Target)
 	case RO:

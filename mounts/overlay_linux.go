@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -59,7 +60,7 @@ func mountOverlay(op Op, target, scratch string) (string, error) {
 	if op.Data == "fuse" {
 		return fuseOverlay(op.Layers, upper, work, target, scratch)
 	}
-	err := kernelOverlay(op.Layers, upper, work, target)
+	err := kernelOverlay(op.Layers, upper, work, target, nil)
 	if err != nil && op.Data == "" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV)) {
 		mounted, ferr := fuseOverlay(op.Layers, upper, work, target, scratch)
 		if ferr != nil {
@@ -70,7 +71,9 @@ func mountOverlay(op Op, target, scratch string) (string, error) {
 	return target, err
 }
 
-func kernelOverlay(layers []string, upper, work, target string) error {
+// kernelOverlay mounts the layers (bottom first) under upper; the mount
+// goes to target, or to attach when given.
+func kernelOverlay(layers []string, upper, work, target string, attach func(mnt int) error) error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return &Error{Op: "fsopen", Source: "overlay", Target: target, Err: err}
@@ -112,6 +115,9 @@ func kernelOverlay(layers []string, upper, work, target string) error {
 		return &Error{Op: "fsmount", Source: "overlay", Target: target, Err: err}
 	}
 	defer unix.Close(mnt)
+	if attach != nil {
+		return attach(mnt)
+	}
 	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return &Error{Op: "move_mount", Source: "overlay", Target: target, Err: err}
 	}
@@ -160,4 +166,73 @@ func fuseOverlay(layers []string, upper, work, target, scratch string) (string, 
 		return "", fmt.Errorf("%s -o %s %s: %v: %s", bin, opts, target, err, strings.TrimSpace(string(out)))
 	}
 	return filepath.Join(clone, target), nil
+}
+
+// overlayDir mounts an overlay of a host directory at op.Target: the
+// directories are opened in the host tree and handed to overlayfs by fd
+// path (through the host's /proc: the new root has none yet); a
+// memory-backed upper comes from a detached tmpfs.
+func (b *builder) overlayDir(op Op) error {
+	proc := path.Join(b.hostPath, "proc/self/fd")
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	hostDir := func(p string) (string, error) {
+		fd, err := openIn(b.host, p)
+		if err != nil {
+			return "", &Error{Op: "open", Source: p, Target: op.Target, Err: err}
+		}
+		fds = append(fds, fd)
+		return fmt.Sprintf("%s/%d", proc, fd), nil
+	}
+	lower, err := hostDir(op.Layers[0])
+	if err != nil {
+		return err
+	}
+	var upper, work string
+	if op.Upper != "" {
+		if upper, err = hostDir(op.Upper); err != nil {
+			return err
+		}
+		if work, err = hostDir(op.Work); err != nil {
+			return err
+		}
+	} else {
+		tmp, err := detachedTmpfs()
+		if err != nil {
+			return err
+		}
+		fds = append(fds, tmp)
+		for _, d := range []string{"upper", "work"} {
+			if err := unix.Mkdirat(tmp, d, 0o755); err != nil {
+				return &Error{Op: "mkdir", Target: d, Err: err}
+			}
+		}
+		upper, work = fmt.Sprintf("%s/%d/upper", proc, tmp), fmt.Sprintf("%s/%d/work", proc, tmp)
+	}
+	if err := kernelOverlay([]string{lower}, upper, work, "", func(mnt int) error {
+		return b.attach(mnt, "overlay", op.Target, true)
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func detachedTmpfs() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, &Error{Op: "fsopen", Source: "tmpfs", Err: err}
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, &Error{Op: "fsconfig create", Source: "tmpfs", Err: err}
+	}
+	mnt, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	if err != nil {
+		return -1, &Error{Op: "fsmount", Source: "tmpfs", Err: err}
+	}
+	return mnt, nil
 }

@@ -27,6 +27,10 @@ const (
 	RO      Kind = "ro"      // make Target read-only if it exists
 	Symlink Kind = "symlink" // a symlink at Target pointing to Source
 	Dir     Kind = "dir"     // an empty directory
+	// OverlayDir mounts an overlay of the host directory Layers[0] under
+	// the host directory Upper (Work beside it) at Target; Upper "" keeps
+	// the changes in memory. The project in project = "overlay" mode.
+	OverlayDir Kind = "overlay-dir"
 )
 
 // Op is one mount request.
@@ -81,6 +85,9 @@ type HostOptions struct {
 	Project string  // the project directory, same path inside and out
 	Files   Plan    // generated files bound in (resolv.conf, hosts); Extra wins over them
 	Extra   Plan    // the profile's own mounts
+	// ProjectOp, if set, mounts the project instead of a plain bind (an
+	// OverlayDir in project = "overlay" mode).
+	ProjectOp *Op
 	// Cgroup2 mounts the sandbox's cgroup (its cgroup namespace's root)
 	// read-only at /sys/fs/cgroup: for runs with limits, so that Go and the
 	// JVM see them. Left out otherwise, as it costs start-up time.
@@ -107,14 +114,22 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
-	return p.finish(o.Home, o.HomeDir, o.Project, o.Files, o.Extra, o.Cgroup2)
+	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2)
+}
+
+// projectOp is how the project is mounted: a read-write bind, unless op.
+func projectOp(project string, op *Op) Op {
+	if op != nil {
+		return *op
+	}
+	return Op{Kind: Bind, Source: project, Target: project}
 }
 
 // finish adds what every root has after its base: /dev, /proc, /sys (and
 // the cgroup), the home (when home is set: HomeDir bound, else a tmpfs),
 // the project at its own path, the generated files, the profile's mounts
 // replacing any op with the same target, the OCI masks; then orders it.
-func (p Plan) finish(home, homeDir, project string, files, extra Plan, cgroup2 bool) Plan {
+func (p Plan) finish(home, homeDir string, project Op, files, extra Plan, cgroup2 bool) Plan {
 	p = append(p, devOps()...)
 	p = append(p, Op{Kind: Proc, Target: "/proc"}, Op{Kind: Sysfs, Target: "/sys", ReadOnly: true})
 	if cgroup2 {
@@ -126,7 +141,7 @@ func (p Plan) finish(home, homeDir, project string, files, extra Plan, cgroup2 b
 	case home != "":
 		p = append(p, Op{Kind: Tmpfs, Target: home, Data: "mode=700"})
 	}
-	p = append(p, Op{Kind: Bind, Source: project, Target: project})
+	p = append(p, project)
 	p = append(p, files...).override(extra)
 	for _, m := range MaskedPaths {
 		p = append(p, Op{Kind: Mask, Target: m})

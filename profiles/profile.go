@@ -27,6 +27,10 @@ type Profile struct {
 	Shell string `toml:"shell" json:"shell"`
 	// Workdir is the working directory, relative to the project root.
 	Workdir string `toml:"workdir" json:"workdir"`
+	// Project is how the project directory is mounted: "bind" (default,
+	// read-write) or "overlay" (writes land in the sandbox until
+	// `sandbox apply`).
+	Project string `toml:"project,omitempty" json:"project,omitempty"`
 	// EnvPassthrough names host variables copied in; "LC_*" matches a prefix.
 	EnvPassthrough []string `toml:"env_passthrough" json:"env_passthrough"`
 	// Env sets variables inside; it wins over passed-through ones.

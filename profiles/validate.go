@@ -108,6 +108,9 @@ func (p *Profile) validate(file string, loc *locator) error {
 			}
 		}
 	}
+	if p.Project != "" && p.Project != "bind" && p.Project != "overlay" {
+		bad([]string{"project"}, `write project = "bind" or project = "overlay"`, "project %q is not one of \"bind\", \"overlay\"", p.Project)
+	}
 	if len(p.Setup) > 0 && p.Image == "" {
 		bad([]string{"setup"}, `add image = "REF": steps build on an image`, "setup steps need an image")
 	}

@@ -81,6 +81,17 @@ type Options struct {
 	// Shell: the session is `sandbox shell`, so no command means the
 	// shell, not the image's command.
 	Shell bool
+	// ProjectUpper and ProjectWork hold the project's changes in project
+	// = "overlay" mode; empty: in memory (--ephemeral).
+	ProjectUpper, ProjectWork string
+}
+
+// projectOp is the project's mount in project = "overlay" mode, else nil.
+func projectOp(o Options) *mounts.Op {
+	if o.Profile.Project != "overlay" {
+		return nil
+	}
+	return &mounts.Op{Kind: mounts.OverlayDir, Target: o.Project, Layers: []string{o.Project}, Upper: o.ProjectUpper, Work: o.ProjectWork}
 }
 
 // NewSpec resolves a profile against the host into a Spec. It creates the
@@ -123,7 +134,7 @@ func NewSpec(o Options) (*Spec, error) {
 		Hostname: p.Hostname,
 		Mounts: mounts.Host(mounts.HostOptions{
 			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-			Cgroup2: p.Limits.NeedsCgroup(),
+			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o),
 		}),
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,

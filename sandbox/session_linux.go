@@ -89,6 +89,20 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			}
 		}()
 	}
+	var projUpper, projWork string
+	if p.Project == "overlay" && !s.Ephemeral {
+		var releaseProject func()
+		if projUpper, projWork, releaseProject, err = prepareProjectOverlay(host, s.Project); err != nil {
+			return nil, release, err
+		}
+		releaseImage := release
+		release = func() { releaseProject(); releaseImage() }
+		defer func() {
+			if err != nil {
+				release()
+			}
+		}()
+	}
 	// Before the run's files: setup steps are runs of this process too.
 	image := s.imageRoot
 	if image == nil && p.Image != "" {
@@ -121,7 +135,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
 		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
-		Image: image, Shell: s.Shell,
+		Image: image, Shell: s.Shell, ProjectUpper: projUpper, ProjectWork: projWork,
 	})
 	if err != nil {
 		return nil, release, err

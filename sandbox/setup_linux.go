@@ -183,7 +183,7 @@ func (s Session) runStep(imgs *Images, host Host, p *profiles.Profile, parent *i
 		}
 	}
 	sp := p.Clone()
-	sp.Setup = nil
+	sp.Setup, sp.Project = nil, "bind" // the project is mounted read-only below
 	for k, v := range st.Env {
 		sp.Env[k] = v
 	}

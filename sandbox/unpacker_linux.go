@@ -52,6 +52,7 @@ type workerRequest struct {
 	Unpack  *imagestore.UnpackRequest  `json:"unpack,omitempty"`
 	Pack    *imagestore.PackRequest    `json:"pack,omitempty"`
 	Changes *imagestore.ChangesRequest `json:"changes,omitempty"`
+	Apply   *imagestore.ApplyRequest   `json:"apply,omitempty"`
 	Path    string                     `json:"path,omitempty"`
 }
 
@@ -62,8 +63,9 @@ type workerReply struct {
 	List   []imagestore.Change     `json:"changes,omitempty"`
 	Error  string                  `json:"error,omitempty"`
 	// Hostile and Owner carry the typed errors across.
-	Hostile *imagestore.HostileError `json:"hostile,omitempty"`
-	Owner   *imagestore.OwnerError   `json:"owner,omitempty"`
+	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
+	Owner    *imagestore.OwnerError    `json:"owner,omitempty"`
+	Conflict *imagestore.ConflictError `json:"conflict,omitempty"`
 }
 
 // Owners implements imagestore.Unpacker.
@@ -84,6 +86,12 @@ func (u *Unpacker) Pack(req imagestore.PackRequest) (imagestore.PackResult, erro
 // Changes implements imagestore.Unpacker.
 func (u *Unpacker) Changes(req imagestore.ChangesRequest) ([]imagestore.Change, error) {
 	r, err := u.call(workerRequest{Op: "changes", Changes: &req})
+	return r.List, err
+}
+
+// Apply implements imagestore.Unpacker.
+func (u *Unpacker) Apply(req imagestore.ApplyRequest) ([]imagestore.Change, error) {
+	r, err := u.call(workerRequest{Op: "apply", Apply: &req})
 	return r.List, err
 }
 
@@ -130,6 +138,8 @@ func (u *Unpacker) call(req workerRequest) (workerReply, error) {
 		return r, r.Hostile
 	case r.Owner != nil:
 		return r, r.Owner
+	case r.Conflict != nil:
+		return r, r.Conflict
 	case r.Error != "":
 		return r, errors.New(r.Error)
 	}
@@ -245,6 +255,8 @@ func serveUnpack(req workerRequest) workerReply {
 		err = os.RemoveAll(req.Path)
 	case "pack":
 		r.Packed, err = imagestore.Pack(*req.Pack)
+	case "apply":
+		r.List, err = imagestore.Apply(*req.Apply)
 	case "changes":
 		r.List, err = imagestore.Changes(req.Changes.Upper, req.Changes.Lowers, req.Changes.Ignore)
 	default:
@@ -252,7 +264,10 @@ func serveUnpack(req workerRequest) workerReply {
 	}
 	var h *imagestore.HostileError
 	var o *imagestore.OwnerError
+	var c *imagestore.ConflictError
 	switch {
+	case errors.As(err, &c):
+		r.Conflict = c
 	case errors.As(err, &h):
 		r.Hostile = h
 	case errors.As(err, &o):

@@ -38,14 +38,20 @@ func printJSON(v any) error {
 
 func newDiffCmd() *cobra.Command {
 	var o profileOptions
-	var asJSON bool
+	var asJSON, project bool
 	cmd := &cobra.Command{
 		Use:   "diff [--json]",
 		Short: "List the sandbox's uncommitted changes to its image: A added, C changed, D deleted",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
-				changes, err := s.imgs.Changes(h, s.profile, s.project)
+				var changes []imagestore.Change
+				var err error
+				if project {
+					changes, err = s.imgs.ProjectChanges(h, s.project)
+				} else {
+					changes, err = s.imgs.Changes(h, s.profile, s.project)
+				}
 				if err != nil {
 					return err
 				}
@@ -64,6 +70,48 @@ func newDiffCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&project, "project", false, "the sandbox's pending changes to the project (project = \"overlay\")")
+	return cmd
+}
+
+func newApplyCmd() *cobra.Command {
+	var o profileOptions
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Write the sandbox's pending project changes to the project (project = \"overlay\")",
+		Long: `Write what the sandbox changed in the project (see sandbox diff --project) to
+the real project directory, then clear it from the sandbox. Files the host
+changed since the sandbox started from them are conflicts: then nothing is
+written. Every file is written to a temporary beside it and renamed, and no
+path is followed through a symlink.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				applied, err := s.imgs.ApplyProject(h, s.project)
+				for _, ch := range applied {
+					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	return cmd
+}
+
+func newDiscardCmd() *cobra.Command {
+	var o profileOptions
+	cmd := &cobra.Command{
+		Use:   "discard",
+		Short: "Drop the sandbox's pending project changes (project = \"overlay\")",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				return s.imgs.DiscardProject(h, s.project)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
 	return cmd
 }
 

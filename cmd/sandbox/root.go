@@ -42,6 +42,8 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newTagCmd(),
 		newPushCmd(),
 		newBuildCmd(),
+		newApplyCmd(),
+		newDiscardCmd(),
 		newVersionCmd(),
 	)
 	return root

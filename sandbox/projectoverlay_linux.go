@@ -1,0 +1,120 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sandbox/imagestore"
+)
+
+// The project overlay (project = "overlay"): the project directory is the
+// lower layer of an overlay whose upper layer lives in the sandbox, so the
+// sandbox's writes to the project wait for review (`sandbox diff
+// --project`) and land with `sandbox apply`, or go with `sandbox discard`.
+// base.json is the project's state when the sandbox started from it, to
+// tell host edits made since (conflicts) from the sandbox's own.
+
+func projectDir(h Host, project string) string {
+	return filepath.Join(SandboxDir(h, project), "project")
+}
+
+// prepareProjectOverlay locks the project overlay for a run, makes its
+// directories and, when it holds no changes, records the project's state.
+func prepareProjectOverlay(h Host, project string) (upper, work string, release func(), err error) {
+	dir := projectDir(h, project)
+	upper, work = filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	for _, d := range []string{upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", "", nil, err
+		}
+	}
+	st, err := lockState(dir)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if entries, _ := os.ReadDir(upper); len(entries) == 0 {
+		if err := writeSnapshot(dir, project); err != nil {
+			st.close()
+			return "", "", nil, err
+		}
+	}
+	return upper, work, st.close, nil
+}
+
+func writeSnapshot(dir, project string) error {
+	snap, err := imagestore.Snapshot(project)
+	if err != nil {
+		return fmt.Errorf("recording the project's state: %w", err)
+	}
+	data, _ := json.Marshal(snap)
+	tmp := filepath.Join(dir, ".base.json.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "base.json"))
+}
+
+// ProjectChanges lists the sandbox's pending changes to the project.
+func (i *Images) ProjectChanges(h Host, project string) ([]imagestore.Change, error) {
+	upper := filepath.Join(projectDir(h, project), "upper")
+	if _, err := os.Stat(upper); err != nil {
+		return nil, nil
+	}
+	changes, err := i.unpacker.Changes(imagestore.ChangesRequest{Upper: upper, Lowers: []string{project}})
+	for k := range changes {
+		changes[k].Path = filepath.Join(project, changes[k].Path)
+	}
+	return changes, err
+}
+
+// ApplyProject writes the sandbox's pending project changes to the
+// project, then clears them. Conflicts with host edits apply nothing.
+func (i *Images) ApplyProject(h Host, project string) ([]imagestore.Change, error) {
+	dir := projectDir(h, project)
+	st, err := i.lockProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	var snap map[string]imagestore.FileState
+	data, err := os.ReadFile(filepath.Join(dir, "base.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &snap)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the project's recorded state: %w", err)
+	}
+	applied, err := i.unpacker.Apply(imagestore.ApplyRequest{Upper: filepath.Join(dir, "upper"), Project: project, Snapshot: snap})
+	if err != nil {
+		return applied, err
+	}
+	return applied, i.clearProject(st, dir, project)
+}
+
+// DiscardProject drops the sandbox's pending project changes.
+func (i *Images) DiscardProject(h Host, project string) error {
+	dir := projectDir(h, project)
+	st, err := i.lockProject(dir)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	return i.clearProject(st, dir, project)
+}
+
+func (i *Images) lockProject(dir string) (*sandboxState, error) {
+	if _, err := os.Stat(filepath.Join(dir, "upper")); errors.Is(err, os.ErrNotExist) {
+		return nil, &SetupError{Msg: "this project's sandbox has no project overlay", Fix: "set project = \"overlay\" in sandbox.toml and run the sandbox"}
+	}
+	return lockState(dir)
+}
+
+func (i *Images) clearProject(st *sandboxState, dir, project string) error {
+	if err := st.clearUpper(i.RemoveAll); err != nil {
+		return err
+	}
+	return writeSnapshot(dir, project)
+}
