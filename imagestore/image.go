@@ -51,11 +51,22 @@ type Config struct {
 	User       string   `json:"user,omitempty"`
 }
 
-// Dirs are the unpacked layers, bottom first.
+// Dirs are the unpacked layers, bottom first, each once: a layer that
+// comes again higher up (the same change committed twice) is kept only at
+// its top place, which gives the same tree (a layer sets every path it
+// touches, so applying it again overrides its lower copy) and overlayfs
+// refuses a directory stacked twice (ELOOP).
 func (i *Image) Dirs() []string {
-	out := make([]string, len(i.Layers))
-	for n, l := range i.Layers {
-		out[n] = l.Dir
+	seen := map[string]bool{}
+	var out []string
+	for n := len(i.Layers) - 1; n >= 0; n-- {
+		if d := i.Layers[n].Dir; !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	for a, b := 0, len(out)-1; a < b; a, b = a+1, b-1 {
+		out[a], out[b] = out[b], out[a]
 	}
 	return out
 }

@@ -185,3 +185,10 @@ func TestRemoveAndPrune(t *testing.T) {
 		t.Errorf("second Remove = %v, want ErrNotFound", err)
 	}
 }
+
+func TestDirsStackEachLayerOnceAtItsTop(t *testing.T) {
+	img := &Image{Layers: []Layer{{Dir: "a"}, {Dir: "x"}, {Dir: "b"}, {Dir: "x"}}}
+	if got := strings.Join(img.Dirs(), ","); got != "a,b,x" {
+		t.Errorf("Dirs() = %s, want a,b,x", got)
+	}
+}

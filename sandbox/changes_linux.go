@@ -79,6 +79,10 @@ func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOpt
 	if err != nil {
 		return nil, err
 	}
+	ignore := mountpoints(h, p, project)
+	if changes, err := i.unpacker.Changes(imagestore.ChangesRequest{Upper: st.upper(), Ignore: ignore}); err == nil && len(changes) == 0 {
+		return nil, &SetupError{Msg: "nothing to commit: the sandbox has no changes", Fix: "change something in the sandbox first (sandbox diff lists changes)"}
+	}
 	epoch := base.Created
 	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		if n, err := strconv.ParseInt(sde, 10, 64); err == nil {
@@ -88,7 +92,7 @@ func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOpt
 	ref := fmt.Sprintf("sandbox.local/%s:%d", projectID(project), len(st.info.Commits)+1)
 	img, err := i.Store.Commit(base, st.upper(), imagestore.CommitOptions{
 		Ref: ref, Message: o.Message, CreatedBy: "sandbox commit", Created: time.Now(), Epoch: epoch,
-		Ignore: mountpoints(h, p, project),
+		Ignore: ignore,
 	})
 	if err != nil {
 		return nil, err

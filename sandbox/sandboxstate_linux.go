@@ -160,6 +160,11 @@ func (s *sandboxState) save() error {
 // old one), replaced with empty ones, and removed by remove (their files
 // belong to subordinate ids).
 func (s *sandboxState) clearUpper(remove func(string) error) error {
+	// Leftovers of a clear that was killed half-way go too.
+	old, _ := filepath.Glob(filepath.Join(s.dir, "trash-*"))
+	for _, t := range old {
+		_ = remove(t)
+	}
 	trash := filepath.Join(s.dir, "trash-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.Mkdir(trash, 0o700); err != nil {
 		return err

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"sandbox/internal/testenv"
 )
@@ -146,5 +148,38 @@ func TestCommitIsReproducible(t *testing.T) {
 	}
 	if digests[0] == "" || digests[0] != digests[1] {
 		t.Errorf("the same change committed twice gave layers %v", digests)
+	}
+}
+
+// TestKilledCommitLeavesAUsableSandbox kills `sandbox commit` part-way
+// (SIGKILL, at several points) and checks the sandbox still runs with the
+// change, and a new commit completes.
+func TestKilledCommitLeavesAUsableSandbox(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "run", "--", "sh", "-c", "dd if=/dev/urandom of=/root/big bs=1M count=40 2>/dev/null; echo hi > /root/new")
+	for _, after := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond, 800 * time.Millisecond} {
+		cmd := p.command("commit", "-m", "killed")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		if out := p.output(t, "run", "--", "sh", "-c", "cat /root/new; wc -c < /root/big"); out != "hi\n41943040\n" {
+			t.Fatalf("after a commit killed at %v the sandbox shows %q", after, out)
+		}
+	}
+	// A killed commit may have finished everything but clearing the
+	// changes: committing them again gives the same layer twice, which
+	// must still run.
+	if p.output(t, "diff") != "" {
+		p.output(t, "commit", "-m", "done")
+	}
+	if out := p.output(t, "diff"); out != "" {
+		t.Errorf("diff after the commit: %q", out)
+	}
+	if out := p.output(t, "run", "--", "cat", "/root/new"); out != "hi\n" {
+		t.Errorf("after the commit: %q", out)
 	}
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // busyboxApplets are the commands the test image gets as symlinks.
-var busyboxApplets = []string{"sh", "id", "stat", "cat", "echo", "pwd", "sleep", "ls", "touch", "rm", "mkdir", "true", "env"}
+var busyboxApplets = []string{"sh", "id", "stat", "cat", "echo", "pwd", "sleep", "ls", "touch", "rm", "mkdir", "true", "env", "dd", "wc"}
 
 // busyboxImage builds, with umoci, a busybox image with files owned by
 // www-data (33), a setuid file, and a config.
