@@ -32,6 +32,12 @@ func checkDigest(d string) error {
 // (other pulls, other processes) wait for each other, so it is downloaded
 // once; open is only called when the blob is missing.
 func (s *Store) writeBlob(digest string, size int64, open func() (io.ReadCloser, error)) error {
+	return s.missingBlob(digest, size, func(final string) error { return s.fetchBlob(digest, size, final, open) })
+}
+
+// missingBlob calls store, under the blob's lock, unless a blob of that
+// digest (and size, if not -1) is stored already.
+func (s *Store) missingBlob(digest string, size int64, store func(final string) error) error {
 	if err := checkDigest(digest); err != nil {
 		return err
 	}
@@ -41,9 +47,13 @@ func (s *Store) writeBlob(digest string, size int64, open func() (io.ReadCloser,
 	}
 	defer unlock()
 	final := s.blobPath(digest)
-	if fi, err := os.Stat(final); err == nil && fi.Size() == size {
+	if fi, err := os.Stat(final); err == nil && (size < 0 || fi.Size() == size) {
 		return nil
 	}
+	return store(final)
+}
+
+func (s *Store) fetchBlob(digest string, size int64, final string, open func() (io.ReadCloser, error)) error {
 	r, err := open()
 	if err != nil {
 		return err

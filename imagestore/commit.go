@@ -96,18 +96,7 @@ func (s *Store) Commit(base *Image, upper string, o CommitOptions) (*Image, erro
 
 // adoptBlob moves a file our own code wrote and hashed into the blobs.
 func (s *Store) adoptBlob(path, digest string) error {
-	if err := checkDigest(digest); err != nil {
-		return err
-	}
-	unlock, err := s.lock("blob-"+digest[7:], true)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, err := os.Stat(s.blobPath(digest)); err == nil {
-		return nil
-	}
-	return renameDurable(path, s.blobPath(digest))
+	return s.missingBlob(digest, -1, func(final string) error { return renameDurable(path, final) })
 }
 
 // putBlob stores bytes as a blob and returns its descriptor.
