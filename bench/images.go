@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net"
-	"net/http"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sandbox/internal/testregistry"
 	"time"
 )
 
@@ -21,7 +21,7 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	host, stop, err := startRegistry(work)
+	host, stop, err := testregistry.Serve(work, "error", io.Discard)
 	if err != nil {
 		return err
 	}
@@ -116,31 +116,6 @@ func imageStartBench(sandbox, ref, work string, rounds int) error {
 		fmt.Printf("  %-18s median %6.2f ms   p90 %6.2f ms   %5.2fx host base\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
 	}
 	return nil
-}
-
-// startRegistry runs docker-registry on a free loopback port.
-func startRegistry(work string) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	host := l.Addr().String()
-	l.Close()
-	cfg := filepath.Join(work, "registry.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(work, "registry"), host)), 0o600)
-	cmd := exec.Command("docker-registry", "serve", cfg)
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("starting docker-registry: %w", err)
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + host + "/v2/"); err == nil {
-			resp.Body.Close()
-			return host, stop, nil
-		}
-	}
-	stop()
-	return "", nil, fmt.Errorf("docker-registry did not start on %s", host)
 }
 
 func dirSize(dir string) string {

@@ -8,6 +8,7 @@ package testregistry
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -61,38 +62,47 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 func Start(t testing.TB) *Registry {
 	t.Helper()
 	testenv.Require(t, testenv.Tool("docker-registry"), testenv.Tool("skopeo"), testenv.Tool("umoci"))
-	dir := t.TempDir()
+	logs, mu := &bytes.Buffer{}, &sync.Mutex{}
+	host, stop, err := Serve(t.TempDir(), "info", lockedWriter{mu, logs})
+	if err != nil {
+		mu.Lock()
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+	t.Cleanup(stop)
+	return &Registry{Host: host, logs: logs, mu: mu}
+}
+
+// Serve runs docker-registry on a free port of 127.0.0.1 with its
+// storage in dir and its log (at level) to logs, until stop.
+func Serve(dir, level string, logs io.Writer) (host string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	host := l.Addr().String()
+	host = l.Addr().String()
 	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: %s\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", level, filepath.Join(dir, "data"), host)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	logs, mu := &bytes.Buffer{}, &sync.Mutex{}
 	cmd := exec.Command("docker-registry", "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = lockedWriter{mu, logs}, lockedWriter{mu, logs}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting docker-registry: %v", err)
+		return "", nil, fmt.Errorf("starting docker-registry: %w", err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get("http://" + host + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return host, stop, nil
 		}
 		if time.Now().After(deadline) {
-			mu.Lock()
-			t.Fatalf("docker-registry did not answer on %s: %v\n%s", host, err, logs.String())
+			stop()
+			return "", nil, fmt.Errorf("docker-registry did not answer on %s: %v", host, err)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	return &Registry{Host: host, logs: logs, mu: mu}
 }
 
 // Push copies the image layout:tag to the registry as repoTag with
