@@ -30,11 +30,7 @@ func Normalize(ref string) (string, error) {
 	if err != nil {
 		return "", &RefError{Ref: ref, Err: err}
 	}
-	repo := r.Context().RegistryStr()
-	if repo == name.DefaultRegistry {
-		repo = "docker.io"
-	}
-	repo += "/" + r.Context().RepositoryStr()
+	repo := repository(r)
 	if d, ok := r.(name.Digest); ok {
 		return repo + "@" + d.DigestStr(), nil
 	}
@@ -141,11 +137,16 @@ func Repository(ref string) string {
 	if err != nil {
 		return ref
 	}
-	repo := r.Context().RegistryStr()
-	if repo == name.DefaultRegistry {
-		repo = "docker.io"
+	return repository(r)
+}
+
+// repository spells r's registry and repository, Docker Hub as docker.io.
+func repository(r name.Reference) string {
+	reg := r.Context().RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
 	}
-	return repo + "/" + r.Context().RepositoryStr()
+	return reg + "/" + r.Context().RepositoryStr()
 }
 
 // Registry is ref's registry host, as insecure_registries names it.
