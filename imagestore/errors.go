@@ -33,7 +33,7 @@ func (e *HostileError) Error() string {
 
 // Hint says what the user can do.
 func (e *HostileError) Hint() string {
-	return "the image is malformed or malicious; nothing of it was stored. Pull a trusted image, or raise a limit with --max-layer-size/--max-layer-files if it is one"
+	return "the image is malformed or malicious; nothing of it was stored. If you trust it and it is only large, raise the limit: sandbox pull --max-layer-size SIZE --max-layer-files N (or SANDBOX_MAX_LAYER_SIZE, SANDBOX_MAX_LAYER_FILES for every command)"
 }
 
 // InUseError is a removal refused because sandboxes stand on the image.

@@ -22,15 +22,47 @@ type Images struct {
 	Degraded string
 }
 
-// OpenImages opens the image store under $XDG_DATA_HOME/sandbox/images.
-// SANDBOX_OVERLAY does not matter here; see doctor.
+// OpenImages opens the image store under $XDG_DATA_HOME/sandbox/images,
+// with the limits of LimitsFromEnv.
 func OpenImages(h Host) (*Images, error) {
+	lim, err := LimitsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return OpenImagesWith(h, lim)
+}
+
+// LimitsFromEnv reads the layer limits a user may raise for a trusted
+// image: SANDBOX_MAX_LAYER_SIZE (e.g. 64GiB) and SANDBOX_MAX_LAYER_FILES;
+// unset ones keep imagestore.DefaultLimits.
+func LimitsFromEnv() (imagestore.Limits, error) {
+	var lim imagestore.Limits
+	if v := os.Getenv("SANDBOX_MAX_LAYER_SIZE"); v != "" {
+		n, err := profiles.ParseSize(v)
+		if err != nil {
+			return lim, fmt.Errorf("SANDBOX_MAX_LAYER_SIZE=%q: %w", v, err)
+		}
+		lim.LayerBytes = n
+	}
+	if v := os.Getenv("SANDBOX_MAX_LAYER_FILES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return lim, fmt.Errorf("SANDBOX_MAX_LAYER_FILES=%q is not a positive number", v)
+		}
+		lim.LayerFiles = n
+	}
+	return lim, nil
+}
+
+// OpenImagesWith opens the image store with the given layer limits (zero
+// fields: the defaults).
+func OpenImagesWith(h Host, lim imagestore.Limits) (*Images, error) {
 	mapping, err := userns.NewMapping(h.Name, h.UID, h.GID)
 	if err != nil {
 		return nil, err
 	}
 	u := NewUnpacker(mapping)
-	s, err := imagestore.Open(filepath.Join(h.DataDir, "images"), imagestore.Options{Unpacker: u})
+	s, err := imagestore.Open(filepath.Join(h.DataDir, "images"), imagestore.Options{Unpacker: u, Limits: lim})
 	if err != nil {
 		return nil, err
 	}

@@ -148,3 +148,20 @@ func listHome(t *testing.T, home string) []string {
 	})
 	return out
 }
+
+// TestLayerLimitsAreConfigurable refuses a real image over a lowered
+// entry limit, naming the way to raise it, and takes it at the default.
+func TestLayerLimitsAreConfigurable(t *testing.T) {
+	p := newProject(t)
+	_, ref := pushBusybox(t)
+	_, errOut, code := p.run(t, "pull", "--tls-verify=false", "--max-layer-files", "3", ref)
+	if code != 125 || !strings.Contains(errOut, "more than 3 entries") || !strings.Contains(errOut, "--max-layer-files") {
+		t.Errorf("pull over the entry limit: code %d, stderr %q", code, errOut)
+	}
+	cmd := p.command("pull", "--tls-verify=false", "-q", ref)
+	cmd.Env = append(cmd.Env, "SANDBOX_MAX_LAYER_SIZE=1KiB")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "exceeds the limit of 1024 bytes") {
+		t.Errorf("pull over SANDBOX_MAX_LAYER_SIZE: %v %s", err, out)
+	}
+	p.output(t, "pull", "--tls-verify=false", "-q", ref)
+}

@@ -14,6 +14,7 @@ import (
 
 	"sandbox/console"
 	"sandbox/imagestore"
+	"sandbox/profiles"
 	"sandbox/sandbox"
 )
 
@@ -39,6 +40,8 @@ func withImages(fn func(*sandbox.Images) error) error {
 type pullOptions struct {
 	tlsVerify bool
 	quiet     bool
+	maxSize   string
+	maxFiles  int
 }
 
 func newPullCmd() *cobra.Command {
@@ -57,11 +60,29 @@ containers' auth.json (podman login).`,
 	}
 	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed)")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only the image digest")
+	cmd.Flags().StringVar(&o.maxSize, "max-layer-size", "", "refuse layers larger than this uncompressed, e.g. 64GiB (default 32GiB; env SANDBOX_MAX_LAYER_SIZE)")
+	cmd.Flags().IntVar(&o.maxFiles, "max-layer-files", 0, "refuse layers with more entries (default 2000000; env SANDBOX_MAX_LAYER_FILES)")
 	return cmd
 }
 
 func (o *pullOptions) run(ref string) error {
-	imgs, err := openImages()
+	h, err := sandbox.CurrentHost()
+	if err != nil {
+		return err
+	}
+	lim, err := sandbox.LimitsFromEnv()
+	if err != nil {
+		return err
+	}
+	if o.maxSize != "" {
+		if lim.LayerBytes, err = profiles.ParseSize(o.maxSize); err != nil {
+			return &usageError{err: fmt.Errorf("--max-layer-size %q: %w", o.maxSize, err), cmd: "sandbox pull"}
+		}
+	}
+	if o.maxFiles > 0 {
+		lim.LayerFiles = o.maxFiles
+	}
+	imgs, err := sandbox.OpenImagesWith(h, lim)
 	if err != nil {
 		return err
 	}
