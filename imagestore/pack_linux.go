@@ -19,6 +19,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// LayerFormat names what Pack writes for a tree and what UnpackFile
+// makes of a layer. Setup steps' cache keys include it: change it with any
+// change to either that can change a layer's bytes or an unpacked tree
+// (entry order, headers, xattrs, whiteouts, the gzip settings or the
+// compress module's version).
+const LayerFormat = "sandbox-layer-1"
+
 // PackRequest asks for a sandbox's upper layer as an OCI layer.
 type PackRequest struct {
 	Upper string `json:"upper"` // the overlay upper directory

@@ -41,6 +41,9 @@ type Session struct {
 	Announce func(string)
 	// ProfileFile names the profile in errors (setup steps' lines).
 	ProfileFile string
+	// Locked: the image and every setup step must match sandbox.lock
+	// (--locked, SANDBOX_LOCKED=1).
+	Locked bool
 
 	// imageRoot, if set, is the root to run on as it is (a setup step).
 	imageRoot *ImageRoot
@@ -157,7 +160,7 @@ func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(
 	if err != nil {
 		return nil, nothing, err
 	}
-	if len(p.Setup) > 0 {
+	if len(p.Setup) > 0 || s.Locked {
 		announce := s.Announce
 		if announce == nil {
 			announce = func(string) {}

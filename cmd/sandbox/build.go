@@ -17,7 +17,13 @@ image, streaming each step's output under a header. A step's cache key is
 its parent layer, its command, user and env, and the content of its inputs:
 changing one rebuilds that step and the ones after it. A failing step stops
 the build with its exit status; the steps before it stay cached. With a
-sandbox.lock, the built layers are recorded in it.`,
+sandbox.lock, the built layers are recorded in it.
+
+With --locked (or SANDBOX_LOCKED=1) the lock is a contract instead: the
+image and every step's cache key and layer must be the ones sandbox.lock
+records, else the build stops (exit 125) naming the step, the expected and
+actual digests and the first paths where the layers differ; the lock is
+not rewritten.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			p, src, err := o.load()
@@ -42,6 +48,7 @@ sandbox.lock, the built layers are recorded in it.`,
 	}
 	o.addFlags(cmd)
 	o.addImageFlags(cmd)
+	o.addLockedFlag(cmd)
 	return cmd
 }
 

@@ -15,14 +15,20 @@ import (
 
 func newLockCmd() *cobra.Command {
 	var o profileOptions
-	var update, tlsVerify bool
+	var update, tlsVerify, check bool
 	cmd := &cobra.Command{
-		Use:   "lock [--update]",
+		Use:   "lock [--update | --check]",
 		Short: "Pin the profile's image to a digest in sandbox.lock",
 		Long: `Write sandbox.lock beside the profile, pinning its image to the digest the
 registry gives for it now. run and shell then use that digest, so every
 teammate and CI machine gets the same image; commit the file. An existing
-pin is kept unless --update.`,
+pin is kept unless --update. sandbox build records the setup steps' keys and
+layers in it.
+
+--check compares the lock with what a build would give from this store now
+(the pinned image stored, every step cached under the lock's key with the
+lock's layer), pulling and building nothing: exit 0 when it matches, 1 when
+not, listing what differs. CI runs it after sandbox build --locked.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			p, src, err := o.load()
@@ -31,6 +37,9 @@ pin is kept unless --update.`,
 			}
 			if p.Image == "" {
 				return &usageError{err: fmt.Errorf("the profile has no image to lock"), cmd: c.CommandPath()}
+			}
+			if check {
+				return checkLock(sandbox.Session{Profile: p, Project: src.Project, ProfileFile: src.Path})
 			}
 			ref, err := imagestore.Normalize(p.Image)
 			if err != nil {
@@ -65,7 +74,26 @@ pin is kept unless --update.`,
 	cmd.Flags().StringVar(&o.overrides.Image, "image", "", "the image to lock instead of the profile's")
 	cmd.Flags().BoolVar(&update, "update", false, "re-resolve the image and rewrite the pin")
 	cmd.Flags().BoolVar(&tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate")
+	cmd.Flags().BoolVar(&check, "check", false, "exit 0 if the lock matches what a build would give from this store, 1 if not")
+	cmd.MarkFlagsMutuallyExclusive("update", "check")
 	return cmd
+}
+
+// checkLock prints how sandbox.lock differs from the store and exits 1
+// if it does (a CI gate, like `diff`).
+func checkLock(s sandbox.Session) error {
+	problems, err := s.CheckLock()
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(os.Stderr, "sandbox: lock check: %s\n", p)
+	}
+	if len(problems) > 0 {
+		return &sandbox.ExitError{Code: 1}
+	}
+	fmt.Fprintf(os.Stderr, "%s matches this store\n", profiles.LockFileName)
+	return nil
 }
 
 func newResetCmd() *cobra.Command {

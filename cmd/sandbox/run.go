@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,7 @@ type runOptions struct {
 	tty       bool
 	noTTY     bool
 	json      bool
+	locked    bool
 	args      []string
 }
 
@@ -94,6 +96,7 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the command a PTY even when not on a terminal")
 	cmd.Flags().BoolVarP(&o.noTTY, "no-tty", "T", false, "use pipes even on a terminal")
+	o.addLockedFlag(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
 	o.addLimitFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
@@ -115,6 +118,7 @@ func newShellCmd() *cobra.Command {
 	o.addFlags(cmd)
 	o.addImageFlags(cmd)
 	o.addLimitFlags(cmd)
+	o.addLockedFlag(cmd)
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	return cmd
 }
@@ -124,7 +128,7 @@ func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) san
 	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
 	return sandbox.Session{
 		Profile: p, Project: project, ProfileFile: file, Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell,
-		Insecure: !o.tlsVerify,
+		Insecure: !o.tlsVerify, Locked: o.locked || lockedFromEnv(),
 		Progress: func(pr imagestore.Progress) {
 			bar.update(pr)
 			if pr.Phase == "done" || pr.Phase == "exists" {
@@ -140,6 +144,18 @@ func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) san
 func (o *runOptions) addImageFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.overrides.Image, "image", "", "run on this image instead of the profile's root (pulled if missing)")
 	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate when pulling (false: allow plain HTTP and self-signed)")
+}
+
+// addLockedFlag adds --locked (run, shell, build).
+func (o *runOptions) addLockedFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.locked, "locked", false, "the image and every setup step must match sandbox.lock, else stop (exit 125); also SANDBOX_LOCKED=1")
+}
+
+// lockedFromEnv: SANDBOX_LOCKED set to anything but "", 0 or false, so
+// that a CI variable spelled "yes" does not silently build unlocked.
+func lockedFromEnv() bool {
+	v := os.Getenv("SANDBOX_LOCKED")
+	return v != "" && v != "0" && !strings.EqualFold(v, "false")
 }
 
 func (o *runOptions) run(terminal bool) error {
