@@ -14,8 +14,10 @@ func newBuildCmd() *cobra.Command {
 		Short: "Build the profile's setup steps (each cached as a layer); run and shell do it when needed",
 		Long: `Run the profile's [[setup]] steps that are not cached yet, in order, on its
 image, streaming each step's output under a header. A step's cache key is
-its parent layer, its command, user and env, and the content of its inputs:
-changing one rebuilds that step and the ones after it. A failing step stops
+what its layer depends on: its parent layer, command, user, env, network
+settings, the content of its inputs, SOURCE_DATE_EPOCH (else the image's
+creation time) and the platform: changing one rebuilds that step and the
+ones after it. A failing step stops
 the build with its exit status; the steps before it stay cached. With a
 sandbox.lock, the built layers are recorded in it.
 
