@@ -161,6 +161,7 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
+	extra = append(extra, protectOps(p, o.Project)...)
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
@@ -201,13 +202,18 @@ func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Pl
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(project, src)
 		}
+		src = filepath.Clean(src)
+		beneath, err := sourceBeneath(src, m.Target, project)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := os.Stat(src); err != nil {
 			return nil, &SetupError{
 				Msg: fmt.Sprintf("mount source %s (for %s) does not exist", src, m.Target),
 				Fix: "create it (mkdir -p " + src + "), or remove the mount from the profile",
 			}
 		}
-		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: filepath.Clean(src), Target: filepath.Clean(target), ReadOnly: m.ReadOnly()})
+		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: src, Target: filepath.Clean(target), ReadOnly: m.ReadOnly(), Beneath: beneath})
 	}
 	return plan, nil
 }
