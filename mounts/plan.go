@@ -101,6 +101,8 @@ type HostOptions struct {
 	// read-only at /sys/fs/cgroup: for runs with limits, so that Go and the
 	// JVM see them. Left out otherwise, as it costs start-up time.
 	Cgroup2 bool
+	// Sizes bound the sandbox's own tmpfs mounts.
+	Sizes Sizes
 }
 
 // Host plans a root made of the host's filesystem, read-only, with a
@@ -123,7 +125,7 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
-	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2)
+	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2).sized(o.Sizes)
 }
 
 // projectOp is how the project is mounted: a read-write bind, unless op.

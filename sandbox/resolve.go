@@ -134,7 +134,7 @@ func NewSpec(o Options) (*Spec, error) {
 		Hostname: p.Hostname,
 		Mounts: mounts.Host(mounts.HostOptions{
 			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o),
+			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
 		}),
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
@@ -300,4 +300,13 @@ func merge(ms ...map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// tmpfsSizes are the profile's [tmpfs] sizes (validated by profiles).
+func tmpfsSizes(p *profiles.Profile) mounts.Sizes {
+	size := func(s string) int64 {
+		n, _ := profiles.ParseSize(s)
+		return n
+	}
+	return mounts.Sizes{Tmp: size(p.Tmpfs.Tmp), Shm: size(p.Tmpfs.Shm), Run: size(p.Tmpfs.Run)}
 }
