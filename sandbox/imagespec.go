@@ -119,6 +119,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()
+		spec.WatchHostAddrs = true
 	}
 	return spec, spec.Validate()
 }

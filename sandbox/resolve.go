@@ -147,6 +147,7 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()
+		spec.WatchHostAddrs = true
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
