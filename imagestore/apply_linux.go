@@ -29,6 +29,12 @@ type FileState struct {
 func Snapshot(dir string) (map[string]FileState, error) {
 	out := map[string]FileState{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrPermission) {
+			// A directory the host user cannot read (a mode-000 directory
+			// an apply brought in): its files are not recorded, so a host
+			// edit there is judged by content alone.
+			return nil
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -89,8 +95,17 @@ func Apply(req ApplyRequest) ([]Change, error) {
 		return nil, &os.PathError{Op: "open", Path: req.Project, Err: err}
 	}
 	defer unix.Close(root)
+	// What an interrupted apply left goes first; it is no change.
+	if _, err := ApplyLeftovers(req.Upper, req.Project, true); err != nil {
+		return nil, err
+	}
 	var conflicts []string
 	for _, e := range entries {
+		// Everything is read before anything is written: a source that
+		// cannot be read fails here, with the project untouched.
+		if err := readable(req.Upper, e); err != nil {
+			return nil, fmt.Errorf("reading the sandbox's %s (nothing was applied): %w", e.rel, err)
+		}
 		// A parent the host turned into a symlink (or a file) would
 		// redirect the write: refuse before writing anything.
 		if fd, err := openBeneath(root, path.Dir(e.rel)); err == nil {
@@ -116,6 +131,26 @@ func Apply(req ApplyRequest) ([]Change, error) {
 		done = append(done, ch)
 	}
 	return done, nil
+}
+
+// readable checks that apply can read what it will copy from upper.
+func readable(upper string, e walked) error {
+	src := filepath.Join(upper, e.rel)
+	switch {
+	case e.typ&fs.ModeCharDevice != 0:
+		return nil
+	case e.typ&fs.ModeSymlink != 0:
+		_, err := os.Readlink(src)
+		return err
+	case e.typ.IsDir():
+		_, err := os.Stat(src)
+		return err
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // conflicted: the host's file differs from the snapshot and from what the
@@ -183,7 +218,7 @@ func applyEntry(root int, upper string, e walked) (Change, error) {
 		}
 		return ch, nil
 	}
-	tmp := ".sandbox-apply-" + randomSuffix()
+	tmp := applyTempPrefix + randomSuffix()
 	if e.typ&fs.ModeSymlink != 0 {
 		target, err := os.Readlink(src)
 		if err != nil {

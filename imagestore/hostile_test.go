@@ -2,6 +2,7 @@ package imagestore
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -109,6 +110,25 @@ func TestRegistryLiesAreRefused(t *testing.T) {
 		{"malformed layer digest", Limits{}, func(d string) func(http.ResponseWriter, *http.Request) bool {
 			return serveManifest(func(m string) string { return strings.Replace(m, d, "sha256:../../../../etc/passwd", 1) })
 		}},
+		// CVE-2021-41190: a document that reads as an image and an index.
+		{"ambiguous manifest without mediaType", Limits{}, func(string) func(http.ResponseWriter, *http.Request) bool {
+			return serveManifest(func(m string) string {
+				return editJSON(m, func(doc map[string]any) {
+					delete(doc, "mediaType")
+					doc["manifests"] = []any{}
+				})
+			})
+		}},
+		{"manifest with both manifests and layers", Limits{}, func(string) func(http.ResponseWriter, *http.Request) bool {
+			return serveManifest(func(m string) string {
+				return editJSON(m, func(doc map[string]any) { doc["manifests"] = []any{} })
+			})
+		}},
+		{"mediaType other than the content type", Limits{}, func(string) func(http.ResponseWriter, *http.Request) bool {
+			return serveManifest(func(m string) string {
+				return editJSON(m, func(doc map[string]any) { doc["mediaType"] = "application/vnd.oci.image.index.v1+json" })
+			})
+		}},
 		{"manifest over the limit", Limits{ManifestBytes: 64}, nil},
 		{"config over the limit", Limits{ConfigBytes: 16}, nil},
 	}
@@ -211,4 +231,15 @@ func TestDeviceNodesAreSkipped(t *testing.T) {
 			t.Errorf("device node %s was unpacked", n)
 		}
 	}
+}
+
+// editJSON decodes a JSON object, lets edit change it and encodes it again.
+func editJSON(s string, edit func(map[string]any)) string {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return s
+	}
+	edit(doc)
+	b, _ := json.Marshal(doc)
+	return string(b)
 }

@@ -154,6 +154,9 @@ func (s *Store) fetchManifest(r name.Reference, opts []remote.Option) (v1.Image,
 	if int64(len(desc.Manifest)) > lim.ManifestBytes {
 		return nil, "", &HostileError{Msg: fmt.Sprintf("manifest is %d bytes, over the limit of %d", len(desc.Manifest), lim.ManifestBytes)}
 	}
+	if err := checkUnambiguous(desc.Manifest, string(desc.MediaType)); err != nil {
+		return nil, "", err
+	}
 	img, err := desc.Image()
 	if err != nil {
 		return nil, "", fmt.Errorf("resolving %s for %s: %w", r, HostPlatform(), err)
@@ -164,6 +167,10 @@ func (s *Store) fetchManifest(r name.Reference, opts []remote.Option) (v1.Image,
 	}
 	if int64(len(raw)) > lim.ManifestBytes {
 		return nil, "", &HostileError{Msg: fmt.Sprintf("manifest is %d bytes, over the limit of %d", len(raw), lim.ManifestBytes)}
+	}
+	mt, _ := img.MediaType()
+	if err := checkUnambiguous(raw, string(mt)); err != nil {
+		return nil, "", err
 	}
 	m, err := img.Manifest()
 	if err != nil {

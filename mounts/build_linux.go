@@ -175,7 +175,16 @@ func (b *builder) close() {
 func (b *builder) run(op Op) error {
 	switch op.Kind {
 	case Bind:
-		return b.bind(op.Source, op.Target, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|roAttr(op.ReadOnly))
+		attrs := unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | roAttr(op.ReadOnly)
+		if op.Beneath != "" {
+			src, err := openBeneath(b.host, op.Beneath, op.Source)
+			if err != nil {
+				return &Error{Op: "open", Source: op.Source, Target: op.Target, Err: err}
+			}
+			defer unix.Close(src)
+			return b.bindFd(src, op.Source, op.Target, attrs)
+		}
+		return b.bind(op.Source, op.Target, attrs)
 	case Dev:
 		return b.bind(op.Source, op.Target, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 	case Tmpfs:
@@ -207,6 +216,8 @@ func (b *builder) run(op Op) error {
 		return b.mask(op.Target)
 	case RO:
 		return b.readOnly(op.Target)
+	case Pin:
+		return b.rebind(op.Target, 0)
 	case Symlink:
 		parent, name, err := b.parent(op.Target)
 		if err != nil {
@@ -242,6 +253,11 @@ func (b *builder) bind(source, target string, attrs uint64) error {
 		return &Error{Op: "open", Source: source, Target: target, Err: err}
 	}
 	defer unix.Close(src)
+	return b.bindFd(src, source, target, attrs)
+}
+
+// bindFd is bind of the opened source src.
+func (b *builder) bindFd(src int, source, target string, attrs uint64) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(src, &st); err != nil {
 		return &Error{Op: "fstat", Source: source, Err: err}
@@ -328,6 +344,11 @@ func (b *builder) mask(target string) error {
 
 // readOnly remounts the tree at target, if it exists, read-only.
 func (b *builder) readOnly(target string) error {
+	return b.rebind(target, unix.MOUNT_ATTR_RDONLY)
+}
+
+// rebind binds the tree at target, if it exists, onto itself with attrs.
+func (b *builder) rebind(target string, attrs uint64) error {
 	fd, err := openIn(b.root, target)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -341,8 +362,8 @@ func (b *builder) readOnly(target string) error {
 		return &Error{Op: "open_tree", Target: target, Err: err}
 	}
 	defer unix.Close(tree)
-	if err := setattr(tree, "", unix.MOUNT_ATTR_RDONLY, true); err != nil {
-		return &Error{Op: "mount_setattr", Target: target, Flags: unix.MOUNT_ATTR_RDONLY, Err: err}
+	if err := setattr(tree, "", attrs, true); err != nil {
+		return &Error{Op: "mount_setattr", Target: target, Flags: attrs, Err: err}
 	}
 	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return &Error{Op: "move_mount", Target: target, Err: err}

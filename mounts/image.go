@@ -23,6 +23,7 @@ type ImageOptions struct {
 	Extra       Plan
 	Cgroup2     bool
 	ProjectOp   *Op // see HostOptions
+	Sizes       Sizes
 }
 
 // Image plans a root made of an image's layers under the sandbox's own
@@ -32,5 +33,5 @@ type ImageOptions struct {
 func Image(o ImageOptions) Plan {
 	p := Plan{{Kind: Overlay, Target: "/", Layers: o.Layers, Upper: o.Upper, Work: o.Work, Data: o.Driver}}
 	p = append(p, Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"})
-	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2)
+	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2).sized(o.Sizes)
 }

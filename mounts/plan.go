@@ -25,6 +25,10 @@ const (
 	Cgroup2 Kind = "cgroup2" // the cgroup namespace's view of cgroup v2, if the host has it
 	Mask    Kind = "mask"    // hide Target if it exists: empty tmpfs or /dev/null
 	RO      Kind = "ro"      // make Target read-only if it exists
+	// Pin binds Target onto itself if it exists: a mountpoint cannot be
+	// renamed or removed (EBUSY), so what is mounted below it stays where
+	// the host looks for it.
+	Pin     Kind = "pin"
 	Symlink Kind = "symlink" // a symlink at Target pointing to Source
 	Dir     Kind = "dir"     // an empty directory
 	// OverlayDir mounts an overlay of the host directory Layers[0] under
@@ -40,6 +44,11 @@ type Op struct {
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"ro,omitempty"`
 	Data     string `json:"data,omitempty"` // comma-separated key=value options
+	// Beneath, for a Bind, is a host directory (the project) that Source
+	// lies in: Source is opened below it without following any symlink,
+	// so that a sandbox that replaced a source by a symlink between runs
+	// does not get the link's target mounted (CVE-2024-42472's class).
+	Beneath string `json:"beneath,omitempty"`
 	// Layers, Upper and Work belong to an Overlay op: host directories.
 	Layers []string `json:"layers,omitempty"`
 	Upper  string   `json:"upper,omitempty"`
@@ -92,6 +101,8 @@ type HostOptions struct {
 	// read-only at /sys/fs/cgroup: for runs with limits, so that Go and the
 	// JVM see them. Left out otherwise, as it costs start-up time.
 	Cgroup2 bool
+	// Sizes bound the sandbox's own tmpfs mounts.
+	Sizes Sizes
 }
 
 // Host plans a root made of the host's filesystem, read-only, with a
@@ -114,7 +125,7 @@ func Host(o HostOptions) Plan {
 		Op{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
 		Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 	)
-	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2)
+	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2).sized(o.Sizes)
 }
 
 // projectOp is how the project is mounted: a read-write bind, unless op.

@@ -3,6 +3,7 @@ package mounts
 import (
 	"errors"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,36 @@ func openIn(dirfd int, p string) (int, error) {
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
+}
+
+// openBeneath opens source (absolute) as O_PATH below the directory dir
+// of the tree at dirfd, following no symlink below dir: a symlink there,
+// the last element included, is ELOOP.
+func openBeneath(dirfd int, dir, source string) (int, error) {
+	rel, err := filepath.Rel(dir, source)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return -1, unix.EXDEV
+	}
+	d, err := openIn(dirfd, dir)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(d)
+	return OpenNoFollow(d, rel)
+}
+
+// OpenNoFollow opens rel as O_PATH below the directory dirfd, following
+// no symlink (ELOOP) and never leaving it (EXDEV).
+func OpenNoFollow(dirfd int, rel string) (int, error) {
+	for {
+		fd, err := unix.Openat2(dirfd, rel, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err != unix.EINTR && err != unix.EAGAIN {
+			return fd, err
+		}
+	}
 }
 
 // target opens target inside the new root, creating it and its parents

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 type Source struct {
 	Path    string // the profile file; "" for the built-in default
 	Project string // the project root: the profile's directory, or the working directory
+	Digest  string // the profile file's content hash (what trust records); "" for the built-in
 }
 
 // Open finds and loads the profile for a command run in dir: file if given,
@@ -31,11 +33,16 @@ func Open(dir, file string) (*Profile, Source, error) {
 	if err != nil {
 		return nil, Source{}, err
 	}
-	if _, err := os.Stat(abs); err != nil {
+	data, err := os.ReadFile(abs)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, Source{}, fmt.Errorf("reading profile: %w", err)
+	}
+	if err != nil {
 		return nil, Source{}, &Error{File: file, Msg: "profile not found", Suggest: "check the path given to --profile, or run sandbox init to write one"}
 	}
-	p, err := Load(abs)
-	return p, Source{Path: abs, Project: filepath.Dir(abs)}, err
+	// One read: the content trusted is the content parsed.
+	p, err := Parse(abs, data)
+	return p, Source{Path: abs, Project: filepath.Dir(abs), Digest: Digest(data)}, err
 }
 
 // Overrides are the command-line flags that win over the profile.

@@ -43,6 +43,11 @@ type Profile struct {
 	Limits Limits `toml:"limits" json:"limits"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
+	// Protect lists the project paths the host runs on its own (git
+	// hooks, editor tasks), read-only inside.
+	Protect Protect `toml:"protect" json:"protect"`
+	// Tmpfs sizes the sandbox's own /tmp, /dev/shm and /run.
+	Tmpfs TmpfsSizes `toml:"tmpfs" json:"tmpfs"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -167,5 +172,6 @@ func (p *Profile) Clone() *Profile {
 	c.Mounts = append([]Mount(nil), p.Mounts...)
 	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
 	c.Setup = append([]Step(nil), p.Setup...)
+	c.Protect.Paths = append([]string(nil), p.Protect.Paths...)
 	return &c
 }

@@ -116,6 +116,8 @@ func (p *Profile) validate(file string, loc *locator) error {
 	}
 	p.Limits.validate(bad)
 	p.Network.validate(bad)
+	p.Protect.validate(bad)
+	p.Tmpfs.validate(bad)
 	return errs.orNil()
 }
 

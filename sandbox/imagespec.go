@@ -84,7 +84,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	io := mounts.ImageOptions{
 		Layers: img.Layers, Upper: img.Upper, Work: img.Work, Driver: img.Driver,
 		Project: o.Project, Files: netOps, Extra: extra, Cgroup2: p.Limits.NeedsCgroup(),
-		ProjectOp: projectOp(o),
+		ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
 	}
 	if self {
 		io.Home, io.HomeDir = home, homeDir
@@ -119,6 +119,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()
+		spec.WatchHostAddrs = true
 	}
 	return spec, spec.Validate()
 }

@@ -130,6 +130,11 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unreachableRoutes(spec.Unreachable); err != nil {
 		return 0, err
 	}
+	if spec.WatchHostAddrs {
+		if err := watchHostAddrs(addrWatchFD); err != nil {
+			return 0, err
+		}
+	}
 	if spec.Network == NetProxy {
 		if err := sendProxyListeners(sock); err != nil {
 			return 0, err

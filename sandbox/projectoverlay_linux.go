@@ -35,6 +35,11 @@ func prepareProjectOverlay(h Host, project string) (upper, work string, release 
 	if err != nil {
 		return "", "", nil, err
 	}
+	// An apply killed midway left temporary files in the project.
+	if _, err := imagestore.ApplyLeftovers(upper, project, true); err != nil {
+		st.close()
+		return "", "", nil, err
+	}
 	if entries, _ := os.ReadDir(upper); len(entries) == 0 {
 		if err := writeSnapshot(dir, project); err != nil {
 			st.close()
@@ -64,6 +69,12 @@ func (i *Images) ProjectChanges(h Host, project string) ([]imagestore.Change, er
 		return nil, nil
 	}
 	changes, err := i.unpacker.Changes(imagestore.ChangesRequest{Upper: upper, Lowers: []string{project}})
+	// Temporary files of an interrupted apply are reported as "!": the
+	// next apply or run removes them.
+	left, _ := imagestore.ApplyLeftovers(upper, project, false)
+	for _, l := range left {
+		changes = append(changes, imagestore.Change{Kind: "!", Path: l})
+	}
 	for k := range changes {
 		changes[k].Path = filepath.Join(project, changes[k].Path)
 	}

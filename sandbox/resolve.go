@@ -134,7 +134,7 @@ func NewSpec(o Options) (*Spec, error) {
 		Hostname: p.Hostname,
 		Mounts: mounts.Host(mounts.HostOptions{
 			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o),
+			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
 		}),
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
@@ -147,6 +147,7 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()
+		spec.WatchHostAddrs = true
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -161,6 +162,7 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
+	extra = append(extra, protectOps(p, o.Project)...)
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
@@ -201,13 +203,18 @@ func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Pl
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(project, src)
 		}
+		src = filepath.Clean(src)
+		beneath, err := sourceBeneath(src, m.Target, project)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := os.Stat(src); err != nil {
 			return nil, &SetupError{
 				Msg: fmt.Sprintf("mount source %s (for %s) does not exist", src, m.Target),
 				Fix: "create it (mkdir -p " + src + "), or remove the mount from the profile",
 			}
 		}
-		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: filepath.Clean(src), Target: filepath.Clean(target), ReadOnly: m.ReadOnly()})
+		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: src, Target: filepath.Clean(target), ReadOnly: m.ReadOnly(), Beneath: beneath})
 	}
 	return plan, nil
 }
@@ -294,4 +301,13 @@ func merge(ms ...map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// tmpfsSizes are the profile's [tmpfs] sizes (validated by profiles).
+func tmpfsSizes(p *profiles.Profile) mounts.Sizes {
+	size := func(s string) int64 {
+		n, _ := profiles.ParseSize(s)
+		return n
+	}
+	return mounts.Sizes{Tmp: size(p.Tmpfs.Tmp), Shm: size(p.Tmpfs.Shm), Run: size(p.Tmpfs.Run)}
 }

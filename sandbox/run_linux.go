@@ -175,6 +175,14 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET
 	}
 	closers := []func(){func() { childEnd.Close() }}
+	if o.Spec.WatchHostAddrs {
+		watch, err := openAddrWatch()
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, watch) // addrWatchFD
+		closers = append(closers, func() { watch.Close() })
+	}
 	if pipes != nil {
 		closers = append(closers, pipes.closeChildEnds)
 	}

@@ -67,6 +67,9 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
+	if err := CheckProject(s.Project, host); err != nil {
+		return nil, release, err
+	}
 	mapping, err := userns.NewMapping(host.Name, host.UID, host.GID)
 	if err != nil {
 		return nil, release, err

@@ -29,6 +29,9 @@ type Spec struct {
 	// Unreachable are the host's own addresses, routed nowhere inside so
 	// that the slirp helper cannot be used to reach the host's services.
 	Unreachable []string `json:"unreachable,omitempty"`
+	// WatchHostAddrs blocks, besides Unreachable, every address the host
+	// has or gains during the run (addrwatch_linux.go).
+	WatchHostAddrs bool `json:"watch_host_addrs,omitempty"`
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`

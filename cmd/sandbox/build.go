@@ -35,6 +35,10 @@ not rewritten.`,
 			if p.Image == "" || len(p.Setup) == 0 {
 				return &usageError{err: fmt.Errorf("the profile has no image with [[setup]] steps to build"), cmd: c.CommandPath()}
 			}
+			// Steps run with the profile's mounts, variables and network.
+			if err := requireTrust(src, o.grants, os.Stdin, os.Stderr); err != nil {
+				return err
+			}
 			cwd, _ := os.Getwd()
 			results, err := o.session(p, src.Project, src.Path, cwd).Build(announce)
 			for _, r := range results {

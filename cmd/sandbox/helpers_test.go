@@ -67,7 +67,7 @@ func removeOwned(t *testing.T, dir string) {
 func (p *project) command(args ...string) *exec.Cmd {
 	cmd := exec.Command("sandbox", args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(os.Environ(), "HOME="+p.home, "XDG_DATA_HOME="+filepath.Join(p.home, ".local/share"),
+	cmd.Env = append(os.Environ(), "HOME="+p.home, "XDG_DATA_HOME="+filepath.Join(p.home, ".local/share"), "XDG_CONFIG_HOME="+filepath.Join(p.home, ".config"),
 		"XDG_RUNTIME_DIR="+p.runtime, "SHELL=/bin/bash", "TERM=xterm")
 	return cmd
 }

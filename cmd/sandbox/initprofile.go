@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 const initHeader = `# sandbox.toml: this project's sandbox, read by "sandbox shell" and "sandbox run".
@@ -23,6 +24,8 @@ const initHeader = `# sandbox.toml: this project's sandbox, read by "sandbox she
 # target = "~/.cache/go-build"   # inside; ~ is the sandbox home
 # mode = "rw"                    # "ro" | "rw"
 # type = "bind"                  # "bind" | "tmpfs"
+# A host path outside the project is a grant: the profile then runs only
+# after "sandbox trust" (see "sandbox trust --help").
 
 `
 
@@ -46,6 +49,12 @@ func newInitCmd() *cobra.Command {
 			cwd, err := os.Getwd()
 			if err != nil {
 				return err
+			}
+			// A profile in the home (or /, /tmp) would make it a project.
+			if host, err := sandbox.CurrentHost(); err == nil {
+				if err := sandbox.CheckProject(cwd, host); err != nil {
+					return err
+				}
 			}
 			path := filepath.Join(cwd, profiles.FileName)
 			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL

@@ -40,12 +40,16 @@ func newProfileShowCmd() *cobra.Command {
 					Source   string            `json:"source"`
 					Project  string            `json:"project"`
 					Warnings []string          `json:"warnings,omitempty"`
+					Grants   []profiles.Grant  `json:"grants,omitempty"`
 					Profile  *profiles.Profile `json:"profile"`
-				}{sourceName(src), src.Project, p.Warnings(), p})
+				}{sourceName(src), src.Project, p.Warnings(), o.grants, p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
 			for _, w := range p.Warnings() {
 				fmt.Fprintf(out, "# warning: %s\n", w)
+			}
+			for _, g := range o.grants {
+				fmt.Fprintf(out, "# grants: %s\n", g)
 			}
 			return toml.NewEncoder(out).Encode(p)
 		},

@@ -28,6 +28,7 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newDoctorCmd(),
 		newInitCmd(),
 		newProfileCmd(),
+		newTrustCmd(),
 		newPsCmd(),
 		newPullCmd(),
 		newImagesCmd(),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,12 +20,17 @@ import (
 // shell and profile show share them.
 type profileOptions struct {
 	file      string
+	project   string // --project: the project root, instead of where the profile is
 	overrides profiles.Overrides
+	// grants are what the profile file grants (flags grant nothing: they
+	// are the user's own choice); load sets them.
+	grants []profiles.Grant
 }
 
 func (o *profileOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "profile", "p", "", "profile file (default: the nearest sandbox.toml up from here, else the built-in one)")
+	f.StringVar(&o.project, "project", "", "the project root (default: the nearest directory up from here with a sandbox.toml, else this one)")
 	f.StringArrayVarP(&o.overrides.Env, "env", "e", nil, "set `KEY=VALUE` inside (repeatable)")
 	f.StringArrayVarP(&o.overrides.Mounts, "mount", "v", nil, "bind `SRC:DST[:ro]` or tmpfs:DST (repeatable)")
 	f.StringVarP(&o.overrides.Workdir, "workdir", "w", "", "working directory, relative to the project root")
@@ -38,11 +44,37 @@ func (o *profileOptions) load() (*profiles.Profile, profiles.Source, error) {
 	if err != nil {
 		return nil, profiles.Source{}, err
 	}
-	p, src, err := profiles.Open(cwd, o.file)
+	p, src, err := o.open(cwd)
 	if err != nil {
 		return nil, src, err
 	}
+	o.grants = p.Grants(grantHost(src.Project))
 	return p, src, p.Apply(o.overrides)
+}
+
+// open finds the profile: --profile, else the nearest sandbox.toml; with
+// --project DIR, the project is DIR and only its own sandbox.toml counts.
+func (o *profileOptions) open(cwd string) (*profiles.Profile, profiles.Source, error) {
+	if o.project == "" {
+		return profiles.Open(cwd, o.file)
+	}
+	dir, err := filepath.Abs(o.project)
+	if err != nil {
+		return nil, profiles.Source{}, err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, profiles.Source{}, &usageError{err: fmt.Errorf("--project %s is not a directory", o.project), cmd: "sandbox run"}
+	}
+	file := o.file
+	if _, err := os.Stat(filepath.Join(dir, profiles.FileName)); file == "" && err == nil {
+		file = filepath.Join(dir, profiles.FileName)
+	}
+	if file == "" {
+		return profiles.Defaults(), profiles.Source{Project: dir}, nil
+	}
+	p, src, err := profiles.Open(dir, file)
+	src.Project = dir
+	return p, src, err
 }
 
 type runOptions struct {
@@ -97,7 +129,7 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the command a PTY even when not on a terminal")
 	cmd.Flags().BoolVarP(&o.noTTY, "no-tty", "T", false, "use pipes even on a terminal")
 	o.addLockedFlag(cmd)
-	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time, the profile's grants) on stderr at the end")
 	o.addLimitFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
 	return cmd
@@ -166,6 +198,12 @@ func (o *runOptions) run(terminal bool) error {
 	if len(o.args) == 0 && !o.shell && p.Image == "" {
 		return &usageError{err: fmt.Errorf("run needs a command (or an image with one of its own)"), cmd: "sandbox run"}
 	}
+	if err := requireTrust(src, o.grants, os.Stdin, os.Stderr); err != nil {
+		return err
+	}
+	if len(o.grants) > 0 {
+		fmt.Fprintln(os.Stderr, grantsLine(o.grants))
+	}
 	cwd, _ := os.Getwd()
 	s := o.session(p, src.Project, src.Path, cwd)
 	s.Args, s.Terminal = o.args, terminal
@@ -185,8 +223,9 @@ func (o *runOptions) run(terminal bool) error {
 	if o.json {
 		summary := struct {
 			*sandbox.Result
-			DurationMS int64 `json:"duration_ms"`
-		}{res, res.Duration.Milliseconds()}
+			DurationMS int64            `json:"duration_ms"`
+			Grants     []profiles.Grant `json:"grants,omitempty"`
+		}{res, res.Duration.Milliseconds(), o.grants}
 		if err := json.NewEncoder(os.Stderr).Encode(summary); err != nil {
 			return err
 		}

@@ -1,0 +1,65 @@
+package profiles
+
+import (
+	"path"
+)
+
+// Protect is the [protect] table: project paths that programs on the host
+// run code from without asking (git hooks and config, editor tasks), made
+// read-only inside so that a sandbox cannot plant code the host runs next.
+type Protect struct {
+	// Defaults protects DefaultProtected (true unless the profile turns
+	// it off; turning it off is a grant).
+	Defaults bool `toml:"defaults" json:"defaults"`
+	// Paths are more project paths to protect, relative to the project
+	// root; a * matches one path element, as in path.Match.
+	Paths []string `toml:"paths,omitempty" json:"paths,omitempty"`
+}
+
+// DefaultProtected are the project paths that git or an editor reads
+// executable configuration from (docs/guide.md, "Protected paths", says
+// where each comes from). Patterns as in path.Match.
+var DefaultProtected = []string{
+	".git/hooks",                       // githooks(5): run by commit, merge, checkout, push
+	".git/config",                      // git-config(1): core.fsmonitor, core.hooksPath, core.pager, *.sshCommand, filter/diff drivers, aliases
+	".git/config.worktree",             // extensions.worktreeConfig: the same keys
+	".git/info",                        // gitattributes(5) in info/attributes picks filter/diff drivers; info/exclude hides planted files
+	".git/modules/*/hooks",             // submodules' own git dirs
+	".git/modules/*/config",            //
+	".git/worktrees/*/config.worktree", // linked worktrees
+	".vscode",                          // tasks.json (runOn: folderOpen), settings.json (terminal, interpreter paths), launch.json
+	".idea",                            // JetBrains run configurations, startup tasks, external tools
+	".devcontainer",                    // postCreateCommand and friends run on (re)open
+	".envrc",                           // direnv: runs on cd after an allow
+	".exrc",                            // vi/vim 'exrc'
+	".nvimrc",                          // neovim 'exrc'
+	".nvim.lua",                        // neovim 'exrc'
+	FileName,                           // sandbox.toml: grants and protection are set here
+}
+
+// TmpfsSizes is the [tmpfs] table: the size of each tmpfs the sandbox makes
+// for itself, memory that its files may pin.
+type TmpfsSizes struct {
+	Tmp string `toml:"tmp" json:"tmp"` // /tmp (host base; an image's /tmp is its own)
+	Shm string `toml:"shm" json:"shm"` // /dev/shm
+	Run string `toml:"run" json:"run"` // /run
+}
+
+// validate checks the [protect] table.
+func (pr Protect) validate(bad func(path []string, hint, format string, args ...any)) {
+	for _, p := range pr.Paths {
+		_, err := path.Match(p, "")
+		if p == "" || path.IsAbs(p) || escapes(p) || err != nil {
+			bad([]string{"protect", "paths"}, "write paths relative to the project root, e.g. \"scripts/hooks\"", "protect.paths: %q is not a path inside the project", p)
+		}
+	}
+}
+
+// validate checks the [tmpfs] table.
+func (t TmpfsSizes) validate(bad func(path []string, hint, format string, args ...any)) {
+	for key, v := range map[string]string{"tmp": t.Tmp, "shm": t.Shm, "run": t.Run} {
+		if n, err := ParseSize(v); err != nil || n == 0 {
+			bad([]string{"tmpfs", key}, `write e.g. `+key+` = "512MiB"`, "tmpfs.%s %q is not a size above 0", key, v)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package sandbox
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/mounts"
+	"sandbox/profiles"
+)
+
+// protectOps makes the project's protected paths read-only inside: the
+// places git and editors on the host run code from (profiles.
+// DefaultProtected, the repository's core.hooksPath) and the profile's
+// own protect.paths. Each directory between the project root and a
+// protected path is pinned (bound onto itself), so that the sandbox cannot
+// move .git aside and put a writable copy in its place.
+func protectOps(p *profiles.Profile, project string) mounts.Plan {
+	var patterns []string
+	if p.Protect.Defaults {
+		patterns = append(patterns, profiles.DefaultProtected...)
+		patterns = append(patterns, hooksPath(project)...)
+		ensureGitDirs(project)
+	}
+	patterns = append(patterns, p.Protect.Paths...)
+	ro := map[string]bool{}
+	pins := map[string]bool{}
+	for _, pat := range patterns {
+		matches, _ := filepath.Glob(filepath.Join(globEscape(project), pat))
+		for _, m := range matches {
+			ro[m] = true
+			for d := filepath.Dir(m); len(d) > len(project) && within(project, d); d = filepath.Dir(d) {
+				pins[d] = true
+			}
+		}
+	}
+	var plan mounts.Plan
+	for _, d := range sortedKeys(pins) {
+		if !ro[d] {
+			plan = append(plan, mounts.Op{Kind: mounts.Pin, Target: d})
+		}
+	}
+	for _, m := range sortedKeys(ro) {
+		plan = append(plan, mounts.Op{Kind: mounts.RO, Target: m})
+	}
+	return plan
+}
+
+// ensureGitDirs creates .git/hooks and .git/info when .git is a directory
+// without them (git init makes both): a protected path must exist to be
+// mounted read-only, and a missing one the sandbox could create.
+func ensureGitDirs(project string) {
+	dir, err := unix.Open(project, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(dir)
+	git, err := unix.Openat(dir, ".git", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(git)
+	for _, name := range []string{"hooks", "info"} {
+		unix.Mkdirat(git, name, 0o755)
+	}
+}
+
+// hooksPath returns core.hooksPath of the project's repository when it
+// names a directory in the worktree (husky's .husky/_, say): hooks there
+// run on the host as those in .git/hooks do. A plain reading of
+// .git/config: an include or a [core] section spelled unusually is missed,
+// and protect.paths can name the directory instead.
+func hooksPath(project string) []string {
+	f, err := os.Open(filepath.Join(project, ".git", "config"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			section = strings.ToLower(strings.Trim(strings.Fields(line + " ")[0], "[]"))
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || section != "core" || !strings.EqualFold(strings.TrimSpace(k), "hookspath") {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		if v != "" && !filepath.IsAbs(v) && !escapesRel(v) {
+			out = append(out, filepath.Clean(v))
+		} else if filepath.IsAbs(v) {
+			if rel, err := filepath.Rel(project, v); err == nil && !escapesRel(rel) {
+				out = append(out, rel)
+			}
+		}
+	}
+	return out
+}
+
+func escapesRel(rel string) bool { return rel == ".." || strings.HasPrefix(rel, "../") }
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// globEscape quotes the glob metacharacters of a literal path.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[\\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
