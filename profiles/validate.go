@@ -175,7 +175,7 @@ func (n Network) validate(bad func(path []string, hint, format string, args ...a
 	for _, a := range n.Allow {
 		name := strings.TrimPrefix(a, "*.")
 		if net.ParseIP(a) == nil && !hostname().MatchString(name) {
-			bad(at("allow"), `write names such as "proxy.golang.org" or "*.npmjs.org"`, "network.allow: %q is not a hostname, *.suffix or IP address", a)
+			bad(at("allow"), `write names such as "packages.example.com" or "*.example.org"`, "network.allow: %q is not a hostname, *.suffix or IP address", a)
 		}
 	}
 	for _, d := range n.DNS {

@@ -14,10 +14,10 @@ import (
 )
 
 func TestAllowed(t *testing.T) {
-	p := Policy{Allow: []string{"proxy.golang.org", "*.npmjs.org", "10.1.2.3"}}
+	p := Policy{Allow: []string{"packages.example.com", "*.example.org", "10.1.2.3"}}
 	for host, want := range map[string]bool{
-		"proxy.golang.org": true, "PROXY.golang.org.": true, "evil.proxy.golang.org": false,
-		"registry.npmjs.org": true, "a.b.npmjs.org": true, "npmjs.org": false, "evilnpmjs.org": false,
+		"packages.example.com": true, "PACKAGES.example.com.": true, "evil.packages.example.com": false,
+		"registry.example.org": true, "a.b.example.org": true, "example.org": false, "evilexample.org": false,
 		"10.1.2.3": true, "10.1.2.4": false, "": false,
 	} {
 		if got := p.Allowed(host); got != want {
