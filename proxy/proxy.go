@@ -323,24 +323,33 @@ func (s *Server) handleSOCKS(c net.Conn) {
 	s.tunnel(&bufferedConn{c, br}, up, host, port)
 }
 
-// tunnel relays client and upstream. If the client opens with a TLS
-// ClientHello, its SNI must name the host it asked for: a tunnel to an
-// allowed name must not carry a TLS session to another.
+// tunnel relays client and upstream. The upstream's bytes go to the
+// client at once: SMTP, IMAP, SSH or MySQL servers speak first. Only the
+// client's bytes wait: if it opens with a TLS ClientHello, its SNI must
+// name the host it asked for, because a tunnel to an allowed name must not
+// carry a TLS session to another.
 func (s *Server) tunnel(client net.Conn, up net.Conn, host, port string) {
+	down := make(chan struct{})
+	go func() { io.Copy(client, up); closeWrite(client); close(down) }()
+	defer func() { <-down }()
 	first, err := readFirstRecord(client)
 	if len(first) > 0 {
 		if sni, serr := clientHelloSNI(first); serr == nil && sni != "" && !strings.EqualFold(sni, host) {
 			s.deny(net.JoinHostPort(sni, port) + " (SNI, via " + host + ")")
+			up.Close()
 			return
 		}
 		if _, err := up.Write(first); err != nil {
+			up.Close()
 			return
 		}
 	}
 	if err != nil {
+		up.Close()
 		return
 	}
-	relay(client, up)
+	io.Copy(up, client)
+	closeWrite(up)
 }
 
 // relay copies both ways until both sides are done.
