@@ -89,7 +89,7 @@ func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOpt
 			epoch = time.Unix(n, 0)
 		}
 	}
-	ref := fmt.Sprintf("sandbox.local/%s:%d", projectID(project), len(st.info.Commits)+1)
+	ref := fmt.Sprintf("%s:%d", projectRepo(project), len(st.info.Commits)+1)
 	img, err := i.Store.Commit(base, st.upper(), imagestore.CommitOptions{
 		Ref: ref, Message: o.Message, CreatedBy: "sandbox commit", Created: time.Now(), Epoch: epoch,
 		Ignore: ignore,

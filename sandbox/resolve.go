@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -181,9 +180,7 @@ func nestedMap(userMode string, own, total int) []userns.IDMap {
 // name, not a secret: FNV keeps crypto's package initialisation out of
 // every sandbox start).
 func projectID(project string) string {
-	h := fnv.New64a()
-	h.Write([]byte(filepath.Clean(project)))
-	return filepath.Base(project) + "-" + strconv.FormatUint(h.Sum64()&0xffffffffffff, 16)
+	return projectBase(project) + "-" + projectHash(project)
 }
 
 func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Plan, error) {

@@ -183,3 +183,27 @@ func TestKilledCommitLeavesAUsableSandbox(t *testing.T) {
 		t.Errorf("after the commit: %q", out)
 	}
 }
+
+// TestCommitInAProjectNamedLikeARealOne commits, lists and rolls back in a
+// project directory whose name is no valid OCI repository name as it is
+// (capitals, a dot): issue 11.
+func TestCommitInAProjectNamedLikeARealOne(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	dir := filepath.Join(filepath.Dir(p.dir), "MyApp.Lupa8D")
+	if err := os.Rename(p.dir, dir); err != nil {
+		t.Fatal(err)
+	}
+	p.dir = dir
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	p.output(t, "commit", "-m", "named")
+	hist := p.output(t, "history")
+	if !strings.Contains(hist, "named") {
+		t.Errorf("history does not show the commit:\n%s", hist)
+	}
+	p.output(t, "rollback", "base")
+	p.output(t, "rollback", "1")
+	if out := p.output(t, "run", "--", "cat", "/root/new"); out != "hi\n" {
+		t.Errorf("after rollback 1: %q", out)
+	}
+}
