@@ -207,3 +207,26 @@ func TestCommitInAProjectNamedLikeARealOne(t *testing.T) {
 		t.Errorf("after rollback 1: %q", out)
 	}
 }
+
+// TestDiffListsWhatARecreatedDirectoryHid removes a directory of the
+// image and makes it again: its old files are deletions, in both the
+// text and the JSON diff (issue 11).
+func TestDiffListsWhatARecreatedDirectoryHid(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "run", "--", "sh", "-c", "cd /; rm -rf /var/www; mkdir /var/www; echo n > /var/www/new")
+	if out := p.output(t, "diff"); !strings.Contains(out, "D /var/www/index.html\n") || !strings.Contains(out, "A /var/www/new\n") {
+		t.Errorf("diff:\n%s\nwant D /var/www/index.html and A /var/www/new", out)
+	}
+	var changes []struct{ Kind, Path string }
+	if err := jsonUnmarshal(p.output(t, "diff", "--json"), &changes); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range changes {
+		found = found || c.Kind == "D" && c.Path == "/var/www/index.html"
+	}
+	if !found {
+		t.Errorf("diff --json = %+v, want D /var/www/index.html", changes)
+	}
+}
