@@ -230,3 +230,26 @@ func TestDiffListsWhatARecreatedDirectoryHid(t *testing.T) {
 		t.Errorf("diff --json = %+v, want D /var/www/index.html", changes)
 	}
 }
+
+// TestPullAndPushHonourInsecureRegistries pulls and pushes with the
+// plain-HTTP registry listed in the profile's insecure_registries and no
+// --tls-verify=false, as run does (issue 11).
+func TestPullAndPushHonourInsecureRegistries(t *testing.T) {
+	reg, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	if out, errOut, code := p.run(t, "pull", ref); code != 0 {
+		t.Fatalf("pull of a registry in insecure_registries: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	dst := reg.Host + "/me/insecure:1"
+	p.output(t, "commit", "--tag", dst)
+	if out, errOut, code := p.run(t, "push", dst); code != 0 {
+		t.Fatalf("push to a registry in insecure_registries: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	// Not listed (another project): refused, with the advice to list it.
+	q := newProject(t)
+	_, errOut, code := q.run(t, "pull", ref)
+	if code == 0 || !strings.Contains(errOut, "insecure_registries") {
+		t.Errorf("pull of an unlisted plain-HTTP registry: code %d, stderr %s; want a failure naming insecure_registries", code, errOut)
+	}
+}
