@@ -253,3 +253,27 @@ func TestPullAndPushHonourInsecureRegistries(t *testing.T) {
 		t.Errorf("pull of an unlisted plain-HTTP registry: code %d, stderr %s; want a failure naming insecure_registries", code, errOut)
 	}
 }
+
+// TestPushAfterCommitPushesTheHead: `sandbox push REF` after a commit with
+// no --tag names the sandbox's current commit REF and pushes it; with no
+// commit the error says how to name an image (issue 11).
+func TestPushAfterCommitPushesTheHead(t *testing.T) {
+	reg, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "run", "--", "true")
+	dst := reg.Host + "/me/head:1"
+	_, errOut, code := p.run(t, "push", dst)
+	if code == 0 || !strings.Contains(errOut, "commit --tag "+dst) || !strings.Contains(errOut, "sandbox tag") {
+		t.Errorf("push with nothing committed: code %d, stderr %s; want a failure naming commit --tag and tag", code, errOut)
+	}
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	p.output(t, "commit", "-m", "head")
+	if out, errOut, code := p.run(t, "push", dst); code != 0 {
+		t.Fatalf("push after commit: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	// What the registry has is the commit: pull it into a fresh project.
+	q := imageProject(t, dst)
+	if out := q.output(t, "run", "--", "cat", "/root/new"); out != "hi\n" {
+		t.Errorf("the pushed image shows %q, want the committed file", out)
+	}
+}
