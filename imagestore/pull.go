@@ -245,7 +245,7 @@ func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, repor
 		}
 	}
 	open := func() (io.ReadCloser, error) {
-		rc, err := f.open(dgst)
+		rc, err := f.open(dgst, l.Size)
 		if err != nil {
 			return nil, err
 		}
