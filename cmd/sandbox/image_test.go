@@ -264,3 +264,21 @@ func TestImageFuseOverlay(t *testing.T) {
 		t.Errorf("kernel overlayfs over fuse-overlayfs's upper layer: %q", out)
 	}
 }
+
+// TestProfileShowOnAnImage prints what a run on the image uses: the image
+// as the base, its user (root: busybox names none) and its workdir, not
+// the host defaults (issue 11).
+func TestProfileShowOnAnImage(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "pull", ref)
+	out := p.output(t, "profile", "show")
+	for _, want := range []string{"base = \"image\"", "image = \"" + ref + "\"", "user = \"root\"", "workdir = \"/var/www\""} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("profile show lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `base = "host"`) || strings.Contains(out, `user = "self"`) {
+		t.Errorf("profile show prints the host defaults for an image project:\n%s", out)
+	}
+}
