@@ -139,10 +139,10 @@ func NewSpec(o Options) (*Spec, error) {
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
 			Env: buildEnv(p, h.Environ, merge(netEnv, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell})),
 		},
-		UIDMap:    userns.Within(nestedMap(p.User, h.UID, total), o.Mapping.UIDs),
-		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
+		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
+		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
-		Network:   p.Network.Mode,
+		Network:   string(p.Network.Mode),
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()

@@ -83,7 +83,7 @@ func asRun(p *profiles.Profile) (*profiles.Profile, []string) {
 			shown.User = "root"
 			notes = append(notes, "user: the image's, which names none: root")
 		default:
-			shown.User = cfg.Config.User
+			shown.User = profiles.UserMode(cfg.Config.User)
 			notes = append(notes, "user: the image's")
 		}
 	}
