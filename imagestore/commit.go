@@ -159,7 +159,7 @@ func (s *Store) Push(ctx context.Context, ref string, o PushOptions) (*Image, er
 	}
 	err = remote.Write(r, li, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(httpTransport(o.Insecure)))
 	if err != nil {
-		return nil, &PullError{Ref: img.Ref, Err: classify(err), Push: true}
+		return nil, &PullError{Ref: img.Ref, Err: classify(err), Push: true, Insecure: o.Insecure}
 	}
 	return img, nil
 }

@@ -50,6 +50,9 @@ func TestHostileLayersAreRefused(t *testing.T) {
 		{"too many files", Limits{LayerFiles: 5}, many},
 		{"too many bytes", Limits{LayerBytes: 1000}, []entry{file("big", strings.Repeat("0", 5000), 0o644)}},
 		{"malformed whiteout", Limits{}, []entry{file(".wh...", "", 0)}},
+		{"path over PATH_MAX", Limits{}, []entry{file(strings.Repeat("d/", 2100)+"f", "x", 0o644)}},
+		{"name over NAME_MAX", Limits{}, []entry{file(strings.Repeat("n", 300), "x", 0o644)}},
+		{"symlink target over PATH_MAX", Limits{}, []entry{symlink("l", strings.Repeat("t/", 2100))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -297,6 +297,7 @@ func Changes(upper string, lowers []string, ignore []string) ([]Change, error) {
 	out := make([]Change, 0, len(entries))
 	// Below a directory the lowers lack, everything is added: no lookups.
 	addedDirs := map[string]bool{}
+	var gone []Change // lower entries hidden by an opaque directory
 	for _, e := range entries {
 		kind := "A"
 		switch {
@@ -310,6 +311,13 @@ func Changes(upper string, lowers []string, ignore []string) ([]Change, error) {
 			addedDirs[e.rel] = true
 		}
 		out = append(out, Change{Kind: kind, Path: "/" + e.rel})
+		if kind == "C" && e.typ.IsDir() && opaque(filepath.Join(upper, e.rel)) {
+			gone = append(gone, goneUnderOpaque(upper, lowers, e.rel)...)
+		}
+	}
+	if len(gone) > 0 {
+		out = append(out, gone...)
+		sort.SliceStable(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
 	}
 	return out, nil
 }

@@ -92,14 +92,14 @@ func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullO
 	}
 	img, refDigest, err := s.fetchManifest(r, opts)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
 	}
 	fetcher, err := newBlobFetcher(ctx, r.Context(), o.Insecure)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
 	}
 	if err := s.storeImage(img, fetcher, o.Progress); err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
 	}
 	mt, _ := img.MediaType()
 	dgst, _ := img.Digest()
@@ -116,6 +116,9 @@ type PullError struct {
 	Ref  string
 	Err  error
 	Push bool // the error is of a push
+	// Insecure: the registry was already allowed plain HTTP and
+	// unverified TLS, so the advice is not to allow it.
+	Insecure bool
 }
 
 func (e *PullError) Error() string {
@@ -135,6 +138,9 @@ func (e *PullError) Hint() string {
 	}
 	var te *transportError
 	if errors.As(e.Err, &te) {
+		if te.hint == insecureHint && e.Insecure {
+			return "plain HTTP and unverified TLS are already allowed for this registry (--tls-verify=false or insecure_registries): check that the address serves a registry"
+		}
 		return te.hint
 	}
 	return "check the reference and your network; for a private registry log in (podman login or docker login write the credentials sandbox reads)"
@@ -246,7 +252,7 @@ func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, repor
 		}
 	}
 	open := func() (io.ReadCloser, error) {
-		rc, err := f.open(dgst)
+		rc, err := f.open(dgst, l.Size)
 		if err != nil {
 			return nil, err
 		}

@@ -192,3 +192,15 @@ func TestDirsStackEachLayerOnceAtItsTop(t *testing.T) {
 		t.Errorf("Dirs() = %s, want a,b,x", got)
 	}
 }
+
+// TestInsecureHintOnlyWhenNotAllowed: the advice to list a registry in
+// insecure_registries is not given for one that already is (issue 11).
+func TestInsecureHintOnlyWhenNotAllowed(t *testing.T) {
+	err := classify(errors.New("http: server gave HTTP response to HTTPS client"))
+	if h := (&PullError{Ref: "r", Err: err}).Hint(); !strings.Contains(h, "insecure_registries = [") {
+		t.Errorf("hint for a registry not allowed plain HTTP = %q, want the advice to list it", h)
+	}
+	if h := (&PullError{Ref: "r", Err: err, Insecure: true}).Hint(); strings.Contains(h, "list it") {
+		t.Errorf("hint for a registry already allowed plain HTTP = %q, tells the user to list it", h)
+	}
+}

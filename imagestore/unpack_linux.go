@@ -169,7 +169,29 @@ func cleanName(name string) (string, error) {
 	if strings.ContainsRune(name, 0) {
 		return "", hostile(name, "NUL in path")
 	}
+	if err := checkLength(name); err != nil {
+		return "", err
+	}
 	return path.Clean(name), nil
+}
+
+// checkLength refuses a path no file system takes: the kernel's raw
+// ENAMETOOLONG would read like a local fault, it is the image's.
+func checkLength(p string) error {
+	const pathMax, nameMax = 4096, 255 // PATH_MAX counts the NUL
+	short := p
+	if len(short) > 64 {
+		short = short[:64] + "..."
+	}
+	if len(p) >= pathMax {
+		return hostile(short, "path of %d bytes, over PATH_MAX (%d)", len(p), pathMax-1)
+	}
+	for _, part := range strings.Split(p, "/") {
+		if len(part) > nameMax {
+			return hostile(short, "file name of %d bytes, over NAME_MAX (%d)", len(part), nameMax)
+		}
+	}
+	return nil
 }
 
 func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
@@ -179,6 +201,9 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 	}
 	if err := checkXattrs(hdr); err != nil {
 		return err
+	}
+	if len(hdr.Linkname) >= 4096 {
+		return hostile(name, "link target of %d bytes, over PATH_MAX", len(hdr.Linkname))
 	}
 	if name == "." {
 		if hdr.Typeflag == tar.TypeDir {

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // RlimitNames are the keys [limits.rlimits] accepts, as in ulimit and
@@ -42,14 +41,6 @@ func ParseSize(s string) (int64, error) {
 // validate checks the [limits] table; bad is validate's reporter.
 func (l Limits) validate(bad func(path []string, hint, format string, args ...any)) {
 	at := func(key string) []string { return []string{"limits", key} }
-	for key, v := range map[string]string{"memory": l.Memory, "memory_swap": l.MemorySwap} {
-		if v == "" {
-			continue
-		}
-		if _, err := ParseSize(v); err != nil {
-			bad(at(key), `write e.g. `+key+` = "2GiB"`, "limits.%s: %v", key, err)
-		}
-	}
 	if l.CPUs < 0 || l.CPUs > 1024 {
 		bad(at("cpus"), "write the number of CPUs, e.g. cpus = 1.5", "limits.cpus %v is out of range", l.CPUs)
 	}
@@ -60,11 +51,6 @@ func (l Limits) validate(bad func(path []string, hint, format string, args ...an
 	}
 	if l.Pids < 0 {
 		bad(at("pids"), "write a positive number of processes, e.g. pids = 512", "limits.pids %d is negative", l.Pids)
-	}
-	if l.Timeout != "" {
-		if d, err := time.ParseDuration(l.Timeout); err != nil || d <= 0 {
-			bad(at("timeout"), `write a duration such as "30m" or "90s"`, "limits.timeout %q is not a positive duration", l.Timeout)
-		}
 	}
 	names := make([]string, 0, len(l.Rlimits))
 	for name := range l.Rlimits {

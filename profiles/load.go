@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"os"
@@ -100,12 +101,25 @@ func decodeInto(p *Profile, name string, data []byte) error {
 		}
 	}
 	if _, err := toml.Decode(string(data), p); err != nil {
+		// A typed value (a size, duration, port) that does not parse.
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &Error{File: name, Line: pe.Position.Line, Col: max(pe.Position.Col, 1), Msg: pe.LastKey + ": " + pe.Message, Suggest: valueHints[pe.LastKey]}
+		}
 		return &Error{File: name, Msg: err.Error()}
 	}
 	for k := range raw {
 		p.markSet(k)
 	}
 	return errs.orNil()
+}
+
+// valueHints are the suggestions for the typed values that fail to parse.
+var valueHints = map[string]string{
+	"limits.memory":      `write e.g. memory = "2GiB"`,
+	"limits.memory_swap": `write e.g. memory_swap = "0"`,
+	"limits.timeout":     `write a duration such as "30m" or "90s"`,
+	"network.ports":      `write e.g. ports = ["127.0.0.1:8080:80/tcp", "5353:53/udp"]`,
 }
 
 // onlyUnknownKeys reports whether every error is an unknown key, after
@@ -159,6 +173,16 @@ func checkValue(v any, t reflect.Type, path []string, report reportFunc) {
 	wrong := func(want string) {
 		report(path, fmt.Sprintf("%s must be %s, not %s", key, want, tomlType(v)), "")
 	}
+	switch {
+	case reflect.PointerTo(t).Implements(textUnmarshaler):
+		if _, ok := v.(string); !ok {
+			wrong("a string")
+		}
+		return
+	case t.Kind() == reflect.Slice && reflect.PointerTo(t.Elem()).Implements(textUnmarshaler):
+		checkStrings(v, key, path, wrong, report)
+		return
+	}
 	switch t.Kind() {
 	case reflect.String:
 		if _, ok := v.(string); !ok {
@@ -206,16 +230,25 @@ func checkValue(v any, t reflect.Type, path []string, report reportFunc) {
 			}
 			return
 		}
-		items, ok := v.([]any)
-		if !ok {
-			wrong("an array")
+		checkStrings(v, key, path, wrong, report)
+	}
+}
+
+// textUnmarshaler is the type of the values written as strings that parse
+// themselves (Size, Duration, Port).
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// checkStrings checks that v is an array of strings.
+func checkStrings(v any, key string, path []string, wrong func(string), report reportFunc) {
+	items, ok := v.([]any)
+	if !ok {
+		wrong("an array")
+		return
+	}
+	for _, e := range items {
+		if _, ok := e.(string); !ok {
+			report(path, fmt.Sprintf("%s must be an array of strings, not hold %s", key, tomlType(e)), "")
 			return
-		}
-		for _, e := range items {
-			if _, ok := e.(string); !ok {
-				report(path, fmt.Sprintf("%s must be an array of strings, not hold %s", key, tomlType(e)), "")
-				return
-			}
 		}
 	}
 }

@@ -167,7 +167,7 @@ core = 0
 		t.Fatal(err)
 	}
 	l := p.Limits
-	if l.Memory != "2GiB" || l.CPUs != 1.5 || l.Pids != 512 || l.Required || l.Rlimits["nofile"] != 4096 || !l.NeedsCgroup() {
+	if l.Memory.Bytes() != 2<<30 || l.CPUs != 1.5 || l.Pids != 512 || l.Required || l.Rlimits["nofile"] != 4096 || !l.NeedsCgroup() {
 		t.Errorf("limits = %+v", l)
 	}
 	if !Defaults().Limits.Required || Defaults().Limits.NeedsCgroup() {
@@ -177,10 +177,10 @@ core = 0
 		t.Errorf("cpus = 2 (an integer): %v, %v", p, err)
 	}
 	for src, want := range map[string]string{
-		"[limits]\nmemory = \"lots\"\n":           `x.toml:2:1: limits.memory: "lots" is not a size`,
+		"[limits]\nmemory = \"lots\"\n":           `x.toml:2:11: limits.memory: "lots" is not a size`,
 		"[limits]\ncpus = \"1\"\n":                `limits.cpus must be a number, not a string`,
 		"[limits]\npids = -3\n":                   `limits.pids -3 is negative`,
-		"[limits]\ntimeout = \"soon\"\n":          `limits.timeout "soon" is not a positive duration`,
+		"[limits]\ntimeout = \"soon\"\n":          `x.toml:2:12: limits.timeout: "soon" is not a positive duration`,
 		"[limits]\nrequired = \"yes\"\n":          `limits.required must be true or false`,
 		"[limits.rlimits]\nnofiles = 10\n":        `x.toml:2:1: limits.rlimits: unknown resource "nofiles"`,
 		"[limits]\ncpu_weight = 0\ncpus = 2000\n": `limits.cpus 2000 is out of range`,

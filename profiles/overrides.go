@@ -83,7 +83,7 @@ func (p *Profile) Apply(o Overrides) error {
 		p.markSet("workdir")
 	}
 	if o.User != "" {
-		p.User = o.User
+		p.User = UserMode(o.User)
 		p.markSet("user")
 	}
 	if o.Image != "" {
@@ -94,7 +94,9 @@ func (p *Profile) Apply(o Overrides) error {
 		p.Hostname = o.Hostname
 	}
 	if o.Memory != "" {
-		p.Limits.Memory = o.Memory
+		if err := p.Limits.Memory.UnmarshalText([]byte(o.Memory)); err != nil {
+			return &Error{Msg: "limits.memory: " + err.Error() + " (from --memory)", Suggest: "write e.g. --memory 2GiB"}
+		}
 	}
 	if o.CPUs != 0 {
 		p.Limits.CPUs = o.CPUs
@@ -103,7 +105,9 @@ func (p *Profile) Apply(o Overrides) error {
 		p.Limits.Pids = o.Pids
 	}
 	if o.Timeout != "" {
-		p.Limits.Timeout = o.Timeout
+		if err := p.Limits.Timeout.UnmarshalText([]byte(o.Timeout)); err != nil {
+			return &Error{Msg: "limits.timeout: " + err.Error() + " (from --timeout)", Suggest: "write e.g. --timeout 30m"}
+		}
 	}
 	return p.Validate()
 }
@@ -120,7 +124,7 @@ func ParseMountFlag(s string) (Mount, error) {
 		if parts[2] != "ro" && parts[2] != "rw" {
 			return Mount{}, bad
 		}
-		m.Mode = parts[2]
+		m.Mode = MountMode(parts[2])
 	}
 	if m.Source == "tmpfs" {
 		m.Source, m.Type = "", "tmpfs"

@@ -21,7 +21,7 @@ type Profile struct {
 	// Hostname is the sandbox's hostname (its own UTS namespace).
 	Hostname string `toml:"hostname" json:"hostname"`
 	// User is "self" (your uid, gid, name and home path) or "root" (uid 0).
-	User string `toml:"user" json:"user"`
+	User UserMode `toml:"user" json:"user"`
 	// Shell is the program `sandbox shell` starts; empty means $SHELL if it
 	// exists inside, else /bin/sh.
 	Shell string `toml:"shell" json:"shell"`
@@ -30,7 +30,7 @@ type Profile struct {
 	// Project is how the project directory is mounted: "bind" (default,
 	// read-write) or "overlay" (writes land in the sandbox until
 	// `sandbox apply`).
-	Project string `toml:"project,omitempty" json:"project,omitempty"`
+	Project ProjectMode `toml:"project,omitempty" json:"project,omitempty"`
 	// EnvPassthrough names host variables copied in; "LC_*" matches a prefix.
 	EnvPassthrough []string `toml:"env_passthrough" json:"env_passthrough"`
 	// Env sets variables inside; it wins over passed-through ones.
@@ -67,9 +67,9 @@ func (p *Profile) markSet(key string) {
 // Limits is the [limits] table. Zero values mean "no limit".
 type Limits struct {
 	// Memory is memory.max, e.g. "2GiB"; exceeding it kills the payload.
-	Memory string `toml:"memory,omitempty" json:"memory,omitempty"`
+	Memory Size `toml:"memory,omitempty" json:"memory,omitempty"`
 	// MemorySwap is memory.swap.max, e.g. "0".
-	MemorySwap string `toml:"memory_swap,omitempty" json:"memory_swap,omitempty"`
+	MemorySwap Size `toml:"memory_swap,omitempty" json:"memory_swap,omitempty"`
 	// CPUs is the CPU bandwidth in CPUs: 1.5 is cpu.max "150000 100000".
 	CPUs float64 `toml:"cpus,omitempty" json:"cpus,omitempty"`
 	// CPUWeight is cpu.weight, 1-10000.
@@ -83,7 +83,7 @@ type Limits struct {
 	Required bool `toml:"required" json:"required"`
 	// Timeout is a wall-clock limit for run, e.g. "30m": SIGTERM, then
 	// SIGKILL after a grace period, exit status 124.
-	Timeout string `toml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout Duration `toml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Rlimits are setrlimit(2) values by name (nofile, nproc, core, stack,
 	// ...); -1 is unlimited. No cgroup needed.
 	Rlimits map[string]int64 `toml:"rlimits,omitempty" json:"rlimits,omitempty"`
@@ -91,7 +91,7 @@ type Limits struct {
 
 // NeedsCgroup reports whether any limit needs a cgroup.
 func (l Limits) NeedsCgroup() bool {
-	return l.Memory != "" || l.MemorySwap != "" || l.CPUs != 0 || l.CPUWeight != 0 || l.Pids != 0 || l.IOWeight != 0
+	return l.Memory.IsSet() || l.MemorySwap.IsSet() || l.CPUs != 0 || l.CPUWeight != 0 || l.Pids != 0 || l.IOWeight != 0
 }
 
 // Mount is one [[mount]] table.
@@ -102,9 +102,9 @@ type Mount struct {
 	// Target is the absolute path inside; a leading ~ is the sandbox home.
 	Target string `toml:"target" json:"target"`
 	// Mode is "ro" or "rw"; empty means "rw".
-	Mode string `toml:"mode" json:"mode,omitempty"`
+	Mode MountMode `toml:"mode" json:"mode,omitempty"`
 	// Type is "bind" or "tmpfs"; empty means "bind".
-	Type string `toml:"type" json:"type,omitempty"`
+	Type MountType `toml:"type" json:"type,omitempty"`
 }
 
 // Step is one [[setup]] table: a command run on the image (after the
@@ -116,7 +116,7 @@ type Step struct {
 	// to the project root); their content is part of the cache key.
 	Inputs []string `toml:"inputs,omitempty" json:"inputs,omitempty"`
 	// User runs the step: "root" (default) or "self".
-	User string `toml:"user,omitempty" json:"user,omitempty"`
+	User UserMode `toml:"user,omitempty" json:"user,omitempty"`
 	// Env is set for this step only (and is part of its cache key).
 	Env map[string]string `toml:"env,omitempty" json:"env,omitempty"`
 	// Line is where the step is written in its profile (0: not from a file).
@@ -128,11 +128,11 @@ type Network struct {
 	// Mode is "none" (loopback only), "slirp" (own address, route and DNS
 	// through pasta or slirp4netns), "host" (the host's network) or
 	// "proxy" (no route out; an allowlisting HTTP/SOCKS5 proxy).
-	Mode string `toml:"mode" json:"mode"`
+	Mode NetworkMode `toml:"mode" json:"mode"`
 	// Backend forces "pasta" or "slirp4netns" in slirp mode.
-	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	Backend Backend `toml:"backend,omitempty" json:"backend,omitempty"`
 	// Ports forward host ports into the sandbox: "[ip:]hostport:port[/proto]".
-	Ports []string `toml:"ports,omitempty" json:"ports,omitempty"`
+	Ports []Port `toml:"ports,omitempty" json:"ports,omitempty"`
 	// AllowHostLoopback lets the sandbox reach the host's 127.0.0.1 at the
 	// gateway address (slirp mode).
 	AllowHostLoopback bool `toml:"allow_host_loopback" json:"allow_host_loopback"`

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Compiled on first use: sandbox init runs this binary too, and every
@@ -38,8 +40,11 @@ func (p *Profile) validate(file string, loc *locator) error {
 	if p.Image != "" && p.IsSet("base") {
 		bad([]string{"image"}, "remove base: image replaces it", "base and image are both set: a sandbox has one root filesystem")
 	}
-	if strings.ContainsAny(p.Image, " \t\n") {
-		bad([]string{"image"}, "write it as [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST]", "image %q is not an image reference", p.Image)
+	if p.Image != "" {
+		// The parser the store uses: what it refuses, run would refuse.
+		if _, err := name.ParseReference(p.Image); err != nil {
+			bad([]string{"image"}, "write it as [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST], e.g. docker.io/library/debian:bookworm", "image %q is not an image reference", p.Image)
+		}
 	}
 	for i, r := range p.InsecureRegistries {
 		if r == "" || strings.ContainsAny(r, "/ ") {
@@ -49,7 +54,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	if !hostname().MatchString(p.Hostname) {
 		bad([]string{"hostname"}, "use letters, digits, '-' and '.', at most 63 per label", "hostname %q is not a valid hostname", p.Hostname)
 	}
-	if p.User != "self" && p.User != "root" {
+	if !p.User.Valid() {
 		bad([]string{"user"}, `write user = "self" or user = "root"`, "user %q is not one of \"self\", \"root\"", p.User)
 	}
 	if p.Shell != "" && !path.IsAbs(p.Shell) {
@@ -78,19 +83,17 @@ func (p *Profile) validate(file string, loc *locator) error {
 		} else {
 			seen[path.Clean(m.Target)] = i
 		}
-		switch m.Type {
-		case "", "bind":
+		switch {
+		case !m.Type.Valid():
+			bad(at("type"), `write type = "bind" or type = "tmpfs"`, "mount type %q is not one of \"bind\", \"tmpfs\"", m.Type)
+		case m.Type == "" || m.Type == "bind":
 			if m.Source == "" {
 				bad(at("source"), "give the host path to mount, or type = \"tmpfs\"", "mount %d (%s) has no source", i+1, m.Target)
 			}
-		case "tmpfs":
-			if m.Source != "" {
-				bad(at("source"), "remove source, or use type = \"bind\"", "mount %d (%s): a tmpfs mount takes no source", i+1, m.Target)
-			}
-		default:
-			bad(at("type"), `write type = "bind" or type = "tmpfs"`, "mount type %q is not one of \"bind\", \"tmpfs\"", m.Type)
+		case m.Source != "": // tmpfs
+			bad(at("source"), "remove source, or use type = \"bind\"", "mount %d (%s): a tmpfs mount takes no source", i+1, m.Target)
 		}
-		if m.Mode != "" && m.Mode != "ro" && m.Mode != "rw" {
+		if !m.Mode.Valid() {
 			bad(at("mode"), `write mode = "ro" or mode = "rw"`, "mount mode %q is not one of \"ro\", \"rw\"", m.Mode)
 		}
 	}
@@ -99,7 +102,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 		if strings.TrimSpace(st.Run) == "" {
 			bad(at("run"), `write run = "the command"`, "setup step %d has no run command", i+1)
 		}
-		if st.User != "" && st.User != "root" && st.User != "self" {
+		if st.User != "" && !st.User.Valid() {
 			bad(at("user"), `write user = "root" or user = "self"`, "setup step %d: user %q is not one of \"root\", \"self\"", i+1, st.User)
 		}
 		for _, in := range st.Inputs {
@@ -108,7 +111,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 			}
 		}
 	}
-	if p.Project != "" && p.Project != "bind" && p.Project != "overlay" {
+	if !p.Project.Valid() {
 		bad([]string{"project"}, `write project = "bind" or project = "overlay"`, "project %q is not one of \"bind\", \"overlay\"", p.Project)
 	}
 	if len(p.Setup) > 0 && p.Image == "" {
@@ -157,12 +160,10 @@ func escapes(rel string) bool {
 // validate checks the [network] table.
 func (n Network) validate(bad func(path []string, hint, format string, args ...any)) {
 	at := func(key string) []string { return []string{"network", key} }
-	switch n.Mode {
-	case "none", "slirp", "host", "proxy":
-	default:
+	if !n.Mode.Valid() {
 		bad(at("mode"), `write mode = "none", "slirp", "host" or "proxy"`, "network mode %q is not one of none, slirp, host, proxy", n.Mode)
 	}
-	if n.Backend != "" && n.Backend != "pasta" && n.Backend != "slirp4netns" {
+	if !n.Backend.Valid() {
 		bad(at("backend"), `write backend = "pasta" or "slirp4netns", or leave it out`, "network backend %q is not one of pasta, slirp4netns", n.Backend)
 	}
 	if len(n.Ports) > 0 && n.Mode != "slirp" && n.Mode != "proxy" {
@@ -177,7 +178,7 @@ func (n Network) validate(bad func(path []string, hint, format string, args ...a
 	for _, a := range n.Allow {
 		name := strings.TrimPrefix(a, "*.")
 		if net.ParseIP(a) == nil && !hostname().MatchString(name) {
-			bad(at("allow"), `write names such as "proxy.golang.org" or "*.npmjs.org"`, "network.allow: %q is not a hostname, *.suffix or IP address", a)
+			bad(at("allow"), `write names such as "packages.example.com" or "*.example.org"`, "network.allow: %q is not a hostname, *.suffix or IP address", a)
 		}
 	}
 	for _, d := range n.DNS {

@@ -13,8 +13,9 @@ import (
 
 // Policy says which hostnames may be reached, and how names resolve.
 type Policy struct {
-	// Allow holds hostnames ("proxy.golang.org") and suffix patterns
-	// ("*.npmjs.org", which matches registry.npmjs.org but not npmjs.org).
+	// Allow holds hostnames ("packages.example.com") and suffix patterns
+	// ("*.example.org", which matches registry.example.org but not
+	// example.org).
 	// An IP address is allowed only when listed as it is.
 	Allow []string
 	// Hosts resolves names before DNS does (the profile's [network.hosts]).

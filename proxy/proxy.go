@@ -323,24 +323,25 @@ func (s *Server) handleSOCKS(c net.Conn) {
 	s.tunnel(&bufferedConn{c, br}, up, host, port)
 }
 
-// tunnel relays client and upstream. If the client opens with a TLS
-// ClientHello, its SNI must name the host it asked for: a tunnel to an
-// allowed name must not carry a TLS session to another.
+// tunnel relays both ways. Upstream bytes pass at once (SMTP, SSH speak first); the
+// client's wait for its first record: a TLS ClientHello's SNI must name the host asked for.
 func (s *Server) tunnel(client net.Conn, up net.Conn, host, port string) {
+	down := make(chan struct{})
+	go func() { io.Copy(client, up); closeWrite(client); close(down) }()
+	defer func() { <-down }()
 	first, err := readFirstRecord(client)
-	if len(first) > 0 {
-		if sni, serr := clientHelloSNI(first); serr == nil && sni != "" && !strings.EqualFold(sni, host) {
-			s.deny(net.JoinHostPort(sni, port) + " (SNI, via " + host + ")")
-			return
-		}
-		if _, err := up.Write(first); err != nil {
-			return
-		}
+	if sni, serr := clientHelloSNI(first); err == nil && serr == nil && sni != "" && !strings.EqualFold(sni, host) {
+		s.deny(net.JoinHostPort(sni, port) + " (SNI, via " + host + ")")
+		err = errors.New("SNI mismatch")
+	} else if err == nil {
+		_, err = up.Write(first)
 	}
 	if err != nil {
+		up.Close() // ends the relay to the client
 		return
 	}
-	relay(client, up)
+	io.Copy(up, client)
+	closeWrite(up)
 }
 
 // relay copies both ways until both sides are done.

@@ -14,10 +14,10 @@ import (
 )
 
 func TestAllowed(t *testing.T) {
-	p := Policy{Allow: []string{"proxy.golang.org", "*.npmjs.org", "10.1.2.3"}}
+	p := Policy{Allow: []string{"packages.example.com", "*.example.org", "10.1.2.3"}}
 	for host, want := range map[string]bool{
-		"proxy.golang.org": true, "PROXY.golang.org.": true, "evil.proxy.golang.org": false,
-		"registry.npmjs.org": true, "a.b.npmjs.org": true, "npmjs.org": false, "evilnpmjs.org": false,
+		"packages.example.com": true, "PACKAGES.example.com.": true, "evil.packages.example.com": false,
+		"registry.example.org": true, "a.b.example.org": true, "example.org": false, "evilexample.org": false,
 		"10.1.2.3": true, "10.1.2.4": false, "": false,
 	} {
 		if got := p.Allowed(host); got != want {
@@ -243,4 +243,63 @@ func TestNoRebindingToLoopback(t *testing.T) {
 	if got := Summary(s.Denied()); got != "denied 1 connection: localhost:"+port+" (resolves to a local address)" {
 		t.Errorf("Summary = %q", got)
 	}
+}
+
+// TestServerSpeaksFirst tunnels a protocol whose server talks before the
+// client does (SMTP, IMAP, SSH, MySQL): the greeting must come through
+// CONNECT and SOCKS5 without the client sending anything first.
+func TestServerSpeaksFirst(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, "220 mail.good.test ESMTP\r\n")
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "250 got "+line)
+			}()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	_, httpAddr, socksAddr := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+
+	check := func(name string, c net.Conn, br *bufio.Reader) {
+		t.Helper()
+		defer c.Close()
+		if line, err := br.ReadString('\n'); line != "220 mail.good.test ESMTP\r\n" {
+			t.Fatalf("%s: greeting %q, %v; want the server's greeting before the client speaks", name, line, err)
+		}
+		io.WriteString(c, "EHLO client.test\r\n")
+		if line, _ := br.ReadString('\n'); line != "250 got EHLO client.test\r\n" {
+			t.Errorf("%s: reply %q", name, line)
+		}
+	}
+	c, resp, br := connect(t, httpAddr, "good.test:"+port)
+	if resp.StatusCode != 200 {
+		t.Fatalf("CONNECT good.test: %s", resp.Status)
+	}
+	check("CONNECT", c, br)
+
+	c, err = net.Dial("tcp", socksAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	p, _ := strconv.Atoi(port)
+	req := append([]byte{5, 1, 0, 5, 1, 0, 3, byte(len("good.test"))}, "good.test"...)
+	c.Write(binary.BigEndian.AppendUint16(req, uint16(p)))
+	br = bufio.NewReader(c)
+	reply := make([]byte, 12)
+	if _, err := io.ReadFull(br, reply); err != nil || reply[3] != 0 {
+		t.Fatalf("SOCKS5 CONNECT good.test: reply %v, %v", reply, err)
+	}
+	check("SOCKS5", c, br)
 }

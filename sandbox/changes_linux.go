@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -89,7 +91,7 @@ func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOpt
 			epoch = time.Unix(n, 0)
 		}
 	}
-	ref := fmt.Sprintf("sandbox.local/%s:%d", projectID(project), len(st.info.Commits)+1)
+	ref := fmt.Sprintf("%s:%d", projectRepo(project), len(st.info.Commits)+1)
 	img, err := i.Store.Commit(base, st.upper(), imagestore.CommitOptions{
 		Ref: ref, Message: o.Message, CreatedBy: "sandbox commit", Created: time.Now(), Epoch: epoch,
 		Ignore: ignore,
@@ -198,4 +200,31 @@ func quoteMsg(m string) string {
 		return ""
 	}
 	return " " + strconv.Quote(m)
+}
+
+// PushOrHead pushes the stored image ref; when the store has no image of
+// that name, the project's sandbox head (its current commit) is named ref
+// and pushed, as a user expects after `sandbox commit`. head is the digest
+// so pushed, "" when ref was in the store.
+func (i *Images) PushOrHead(ctx context.Context, h Host, project, ref string, o imagestore.PushOptions) (img *imagestore.Image, head string, err error) {
+	if _, err := i.Get(ref); !errors.Is(err, imagestore.ErrNotFound) {
+		img, err := i.Push(ctx, ref, o)
+		return img, "", err
+	}
+	fix := "name the image first: `sandbox commit --tag " + ref + "` commits the sandbox's changes under that name, `sandbox tag SRC " + ref + "` names a stored image"
+	st, err := peekSandbox(h, project)
+	var from string // the head commit's own name in the store
+	for k := 0; err == nil && k < len(st.info.Commits); k++ {
+		if c := st.info.Commits[k]; c.Digest == st.info.Head {
+			from = c.Ref
+		}
+	}
+	if from == "" {
+		return nil, "", &SetupError{Msg: fmt.Sprintf("%s is not in the store, and this project's sandbox stands on no commit to push under that name", ref), Fix: fix}
+	}
+	if err := i.Tag(from, ref); err != nil {
+		return nil, "", err
+	}
+	img, err = i.Push(ctx, ref, o)
+	return img, st.info.Head, err
 }

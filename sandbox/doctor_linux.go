@@ -78,6 +78,29 @@ func checkSubIDs(name, file string, h Host, flag string) Check {
 	for _, r := range rs {
 		n += r.Count
 	}
+	own := h.UID
+	if name == "subgid" {
+		own = h.GID
+	}
+	overlaps, err := userns.Overlaps(file, h.Name, h.UID, own)
+	if err != nil {
+		return warn(name, err.Error(), "")
+	}
+	var self, others []string
+	for _, o := range overlaps {
+		if o.Self {
+			self = append(self, o.String())
+		} else {
+			others = append(others, o.String())
+		}
+	}
+	fix := "edit " + file + " (as root) so that ranges do not overlap, e.g. sudo usermod " + flag + " 100000-165535 " + h.Name + " after removing the colliding line"
+	if len(self) > 0 {
+		return Check{Name: name, Status: "fail", Detail: strings.Join(self, "; ") + ": the kernel refuses such a map", Fix: fix}
+	}
+	if len(others) > 0 {
+		return warn(name, strings.Join(others, "; ")+": those users' processes share these ids with your sandboxes", fix)
+	}
 	return ok(name, fmt.Sprintf("%d ids for %s in %s", n, h.Name, file))
 }
 

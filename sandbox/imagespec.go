@@ -115,7 +115,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		UIDMap:    userns.Within(nested, o.Mapping.UIDs),
 		GIDMap:    userns.Within(nested, o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
-		Network:   p.Network.Mode,
+		Network:   string(p.Network.Mode),
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()

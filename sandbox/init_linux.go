@@ -51,6 +51,8 @@ func Init() {
 	switch stage {
 	case "probe":
 		os.Exit(0)
+	case "payload":
+		payloadStage()
 	case "probe-overlay":
 		os.Exit(probeOverlay(os.Args[2:]))
 	case "unpack", "unpack-2":
@@ -177,7 +179,7 @@ func initStage2(sock syncSocket) (int, error) {
 		cmd.SysProcAttr.Ctty = 0
 		defer slave.Close()
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startPayload(cmd); err != nil {
 		code, msg := execFailure(spec.Process.Args[0], err)
 		_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
 		os.Exit(code)
@@ -212,13 +214,16 @@ func dieWithParent(sock syncSocket) error {
 }
 
 // payloadCommand prepares the payload: nested user and mount namespaces
-// (mapped per the Spec), its ids, a new session, and only fds 0-2.
+// (mapped per the Spec), its ids, a new session, and only fds 0-2. It
+// starts as the payload stage (capbset_linux.go), with CAP_SETPCAP kept
+// across the exec (ambient) so that a payload user other than 0 may empty
+// its bounding set; the stage drops it before the command runs.
 func payloadCommand(spec *Spec) (*exec.Cmd, error) {
 	p := spec.Process
 	cmd := &exec.Cmd{
-		Path:   lookPath(p.Args[0], p.Env, p.Cwd),
-		Args:   p.Args,
-		Env:    p.Env,
+		Path:   "/proc/self/exe",
+		Args:   append([]string{"sandbox-init", lookPath(p.Args[0], p.Env, p.Cwd)}, p.Args...),
+		Env:    append(p.Env[:len(p.Env):len(p.Env)], InitEnv+"=payload"),
 		Dir:    p.Cwd,
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
@@ -231,6 +236,7 @@ func payloadCommand(spec *Spec) (*exec.Cmd, error) {
 			Credential:                 &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID), NoSetGroups: !spec.SetGroups},
 			Setsid:                     true,
 			Pdeathsig:                  syscall.SIGKILL,
+			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},
 		},
 	}
 	return cmd, nil

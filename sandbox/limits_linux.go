@@ -41,15 +41,15 @@ func rlimits(l profiles.Limits) []Rlimit {
 	return out
 }
 
-// cgroupLimits converts the profile's limits; profiles.Validate has
-// checked the sizes.
+// cgroupLimits converts the profile's limits (typed and checked by
+// profiles.Load).
 func cgroupLimits(l profiles.Limits) cgroup.Limits {
 	var c cgroup.Limits
-	if l.Memory != "" {
-		c.MemoryMax, _ = profiles.ParseSize(l.Memory)
+	if l.Memory.IsSet() {
+		c.MemoryMax = l.Memory.Bytes()
 	}
-	if l.MemorySwap != "" {
-		c.MemorySwapMax, _ = profiles.ParseSize(l.MemorySwap)
+	if l.MemorySwap.IsSet() {
+		c.MemorySwapMax = l.MemorySwap.Bytes()
 		c.SwapSet = true
 	}
 	c.CPUs, c.CPUWeight, c.PidsMax, c.IOWeight = l.CPUs, l.CPUWeight, l.Pids, l.IOWeight
@@ -120,8 +120,7 @@ func reexecInScope() error {
 	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
 }
 
-// parseTimeout is the profile's timeout; Validate has checked it.
+// parseTimeout is the profile's timeout (0: none).
 func parseTimeout(l profiles.Limits) time.Duration {
-	d, _ := time.ParseDuration(l.Timeout)
-	return d
+	return time.Duration(l.Timeout)
 }

@@ -106,14 +106,10 @@ func resolvConf(servers []string) string {
 // helper to start and the proxy to serve.
 func netOptions(n profiles.Network, stateDir string) (*NetOptions, error) {
 	var ports []slirp.PortSpec
-	for _, s := range n.Ports {
-		p, err := slirp.ParsePort(s)
-		if err != nil {
-			return nil, &profiles.Error{Msg: "network.ports: " + err.Error(), Suggest: `write e.g. ports = ["127.0.0.1:8080:80/tcp", "5353:53/udp"]`}
-		}
-		ports = append(ports, p)
+	for _, p := range n.Ports {
+		ports = append(ports, slirp.PortSpec{HostIP: p.HostIP, HostPort: p.HostPort, Port: p.Port, Proto: p.Proto})
 	}
-	cfg := &slirp.Config{Backend: n.Backend, Ports: ports, AllowHostLoopback: n.AllowHostLoopback, StateDir: stateDir,
+	cfg := &slirp.Config{Backend: string(n.Backend), Ports: ports, AllowHostLoopback: n.AllowHostLoopback, StateDir: stateDir,
 		Watchdog: func() *exec.Cmd { return initCommand("watchdog") }}
 	switch n.Mode {
 	case NetSlirp:

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -140,10 +139,10 @@ func NewSpec(o Options) (*Spec, error) {
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
 			Env: buildEnv(p, h.Environ, merge(netEnv, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell})),
 		},
-		UIDMap:    userns.Within(nestedMap(p.User, h.UID, total), o.Mapping.UIDs),
-		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
+		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
+		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
-		Network:   p.Network.Mode,
+		Network:   string(p.Network.Mode),
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()
@@ -183,9 +182,7 @@ func nestedMap(userMode string, own, total int) []userns.IDMap {
 // name, not a secret: FNV keeps crypto's package initialisation out of
 // every sandbox start).
 func projectID(project string) string {
-	h := fnv.New64a()
-	h.Write([]byte(filepath.Clean(project)))
-	return filepath.Base(project) + "-" + strconv.FormatUint(h.Sum64()&0xffffffffffff, 16)
+	return projectBase(project) + "-" + projectHash(project)
 }
 
 func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Plan, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"sandbox/cgroup"
@@ -200,6 +199,5 @@ func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(
 // resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
 // missing.
 func (s Session) resolveImage(imgs *Images, p *profiles.Profile) (*imagestore.Image, error) {
-	insecure := s.Insecure || slices.Contains(p.InsecureRegistries, imagestore.Registry(p.Image))
-	return imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: insecure, Progress: s.Progress, Project: s.Project})
+	return imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
 }

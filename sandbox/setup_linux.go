@@ -118,7 +118,7 @@ func stepUser(st profiles.Step) string {
 	if st.User == "" {
 		return "root"
 	}
-	return st.User
+	return string(st.User)
 }
 
 // inputFiles expands the inputs (paths or globs; a directory stands for

@@ -51,6 +51,12 @@ func NewMapping(name string, uid, gid int) (*Mapping, error) {
 				return single, nil
 			}
 		}
+		if err := selfOverlap(SubUIDFile, name, uid, uid); err != nil {
+			return nil, err
+		}
+		if err := selfOverlap(SubGIDFile, name, uid, gid); err != nil {
+			return nil, err
+		}
 		return &Mapping{UIDs: Outer(uid, subU), GIDs: Outer(gid, subG)}, nil
 	}
 	return single, nil
@@ -114,5 +120,8 @@ func (e *HelperError) Unwrap() error { return e.Err }
 
 // Hint says what usually fixes a failing helper.
 func (e *HelperError) Hint() string {
+	if strings.Contains(e.Stderr, "Invalid argument") {
+		return "the kernel refused the map, which is not a setuid problem: check /etc/subuid and /etc/subgid for ranges that overlap each other or hold your own id (sandbox doctor names them)"
+	}
 	return fmt.Sprintf("check that %s is setuid root or has file capabilities (ls -l $(command -v %s)) and that /etc/subuid and /etc/subgid give you a range (sandbox doctor)", e.Argv[0], e.Argv[0])
 }

@@ -219,14 +219,21 @@ func newTagCmd() *cobra.Command {
 }
 
 func newPushCmd() *cobra.Command {
+	var o profileOptions
 	var tlsVerify bool
 	cmd := &cobra.Command{
 		Use:   "push [--tls-verify=false] REF",
 		Short: "Push a stored image to the registry its name says; only missing blobs are sent",
-		Args:  cobra.ExactArgs(1),
+		Long: `Push a stored image to the registry its name says; only the blobs the
+registry lacks are sent. With no image of that name in the store, the
+project's sandbox's current commit is named REF and pushed.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withImages(func(imgs *sandbox.Images) error {
-				img, err := imgs.Push(context.Background(), args[0], imagestore.PushOptions{Insecure: !tlsVerify})
+			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+				img, head, err := s.imgs.PushOrHead(context.Background(), h, s.project, args[0], imagestore.PushOptions{Insecure: sandbox.Insecure(s.profile, args[0], !tlsVerify)})
+				if head != "" {
+					fmt.Fprintf(os.Stderr, "%s was not in the store: named the sandbox's current commit %.19s so\n", args[0], head)
+				}
 				if err == nil {
 					fmt.Fprintf(os.Stderr, "pushed %s\n", img.Ref)
 					fmt.Println(img.Digest)
@@ -235,7 +242,8 @@ func newPushCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate")
+	cmd.Flags().BoolVar(&tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed; also for registries in the profile's insecure_registries)")
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
 	return cmd
 }
 

@@ -183,3 +183,97 @@ func TestKilledCommitLeavesAUsableSandbox(t *testing.T) {
 		t.Errorf("after the commit: %q", out)
 	}
 }
+
+// TestCommitInAProjectNamedLikeARealOne commits, lists and rolls back in a
+// project directory whose name is no valid OCI repository name as it is
+// (capitals, a dot): issue 11.
+func TestCommitInAProjectNamedLikeARealOne(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	dir := filepath.Join(filepath.Dir(p.dir), "MyApp.Lupa8D")
+	if err := os.Rename(p.dir, dir); err != nil {
+		t.Fatal(err)
+	}
+	p.dir = dir
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	p.output(t, "commit", "-m", "named")
+	hist := p.output(t, "history")
+	if !strings.Contains(hist, "named") {
+		t.Errorf("history does not show the commit:\n%s", hist)
+	}
+	p.output(t, "rollback", "base")
+	p.output(t, "rollback", "1")
+	if out := p.output(t, "run", "--", "cat", "/root/new"); out != "hi\n" {
+		t.Errorf("after rollback 1: %q", out)
+	}
+}
+
+// TestDiffListsWhatARecreatedDirectoryHid removes a directory of the
+// image and makes it again: its old files are deletions, in both the
+// text and the JSON diff (issue 11).
+func TestDiffListsWhatARecreatedDirectoryHid(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "run", "--", "sh", "-c", "cd /; rm -rf /var/www; mkdir /var/www; echo n > /var/www/new")
+	if out := p.output(t, "diff"); !strings.Contains(out, "D /var/www/index.html\n") || !strings.Contains(out, "A /var/www/new\n") {
+		t.Errorf("diff:\n%s\nwant D /var/www/index.html and A /var/www/new", out)
+	}
+	var changes []struct{ Kind, Path string }
+	if err := jsonUnmarshal(p.output(t, "diff", "--json"), &changes); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range changes {
+		found = found || c.Kind == "D" && c.Path == "/var/www/index.html"
+	}
+	if !found {
+		t.Errorf("diff --json = %+v, want D /var/www/index.html", changes)
+	}
+}
+
+// TestPullAndPushHonourInsecureRegistries pulls and pushes with the
+// plain-HTTP registry listed in the profile's insecure_registries and no
+// --tls-verify=false, as run does (issue 11).
+func TestPullAndPushHonourInsecureRegistries(t *testing.T) {
+	reg, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	if out, errOut, code := p.run(t, "pull", ref); code != 0 {
+		t.Fatalf("pull of a registry in insecure_registries: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	dst := reg.Host + "/me/insecure:1"
+	p.output(t, "commit", "--tag", dst)
+	if out, errOut, code := p.run(t, "push", dst); code != 0 {
+		t.Fatalf("push to a registry in insecure_registries: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	// Not listed (another project): refused, with the advice to list it.
+	q := newProject(t)
+	_, errOut, code := q.run(t, "pull", ref)
+	if code == 0 || !strings.Contains(errOut, "insecure_registries") {
+		t.Errorf("pull of an unlisted plain-HTTP registry: code %d, stderr %s; want a failure naming insecure_registries", code, errOut)
+	}
+}
+
+// TestPushAfterCommitPushesTheHead: `sandbox push REF` after a commit with
+// no --tag names the sandbox's current commit REF and pushes it; with no
+// commit the error says how to name an image (issue 11).
+func TestPushAfterCommitPushesTheHead(t *testing.T) {
+	reg, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "run", "--", "true")
+	dst := reg.Host + "/me/head:1"
+	_, errOut, code := p.run(t, "push", dst)
+	if code == 0 || !strings.Contains(errOut, "commit --tag "+dst) || !strings.Contains(errOut, "sandbox tag") {
+		t.Errorf("push with nothing committed: code %d, stderr %s; want a failure naming commit --tag and tag", code, errOut)
+	}
+	p.output(t, "run", "--", "sh", "-c", "echo hi > /root/new")
+	p.output(t, "commit", "-m", "head")
+	if out, errOut, code := p.run(t, "push", dst); code != 0 {
+		t.Fatalf("push after commit: code %d, out %q, stderr %s", code, out, errOut)
+	}
+	// What the registry has is the commit: pull it into a fresh project.
+	q := imageProject(t, dst)
+	if out := q.output(t, "run", "--", "cat", "/root/new"); out != "hi\n" {
+		t.Errorf("the pushed image shows %q, want the committed file", out)
+	}
+}

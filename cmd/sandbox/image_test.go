@@ -264,3 +264,44 @@ func TestImageFuseOverlay(t *testing.T) {
 		t.Errorf("kernel overlayfs over fuse-overlayfs's upper layer: %q", out)
 	}
 }
+
+// TestProfileShowOnAnImage prints what a run on the image uses: the image
+// as the base, its user (root: busybox names none) and its workdir, not
+// the host defaults (issue 11).
+func TestProfileShowOnAnImage(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := imageProject(t, ref)
+	p.output(t, "pull", ref)
+	out := p.output(t, "profile", "show")
+	for _, want := range []string{"base = \"image\"", "image = \"" + ref + "\"", "user = \"root\"", "workdir = \"/var/www\""} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("profile show lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `base = "host"`) || strings.Contains(out, `user = "self"`) {
+		t.Errorf("profile show prints the host defaults for an image project:\n%s", out)
+	}
+}
+
+// TestBoundingSetIsEmpty: the payload's bounding capability set is empty
+// for user self and root, on the host base and on an image (issue 11);
+// root keeps its capabilities in its namespace, self has none.
+func TestBoundingSetIsEmpty(t *testing.T) {
+	_, ref := pushBusybox(t)
+	host := newProject(t)
+	img := imageProject(t, ref)
+	for _, p := range []*project{host, img} {
+		for _, user := range []string{"self", "root"} {
+			out := p.output(t, "run", "--user", user, "--", "cat", "/proc/self/status")
+			if !strings.Contains(out, "CapBnd:\t0000000000000000\n") || !strings.Contains(out, "CapAmb:\t0000000000000000\n") {
+				t.Errorf("user %s in %s: %s want CapBnd and CapAmb 0", user, p.dir, out)
+			}
+			if user == "self" && !strings.Contains(out, "CapEff:\t0000000000000000\n") {
+				t.Errorf("user self in %s: %s want no capabilities", p.dir, out)
+			}
+			if user == "root" && strings.Contains(out, "CapEff:\t0000000000000000\n") {
+				t.Errorf("user root in %s: %s want root's capabilities in its namespace", p.dir, out)
+			}
+		}
+	}
+}

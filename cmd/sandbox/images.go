@@ -38,6 +38,7 @@ func withImages(fn func(*sandbox.Images) error) error {
 }
 
 type pullOptions struct {
+	profileOptions
 	tlsVerify bool
 	quiet     bool
 	maxSize   string
@@ -58,7 +59,8 @@ containers' auth.json (podman login).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return o.run(args[0]) },
 	}
-	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed)")
+	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed; also for registries in the profile's insecure_registries)")
+	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile whose insecure_registries apply (default: the nearest sandbox.toml up from here)")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only the image digest")
 	cmd.Flags().StringVar(&o.maxSize, "max-layer-size", "", "refuse layers larger than this uncompressed, e.g. 64GiB (default 32GiB; env SANDBOX_MAX_LAYER_SIZE)")
 	cmd.Flags().IntVar(&o.maxFiles, "max-layer-files", 0, "refuse layers with more entries (default 2000000; env SANDBOX_MAX_LAYER_FILES)")
@@ -66,6 +68,10 @@ containers' auth.json (podman login).`,
 }
 
 func (o *pullOptions) run(ref string) error {
+	p, _, err := o.load()
+	if err != nil {
+		return err
+	}
 	h, err := sandbox.CurrentHost()
 	if err != nil {
 		return err
@@ -97,7 +103,7 @@ func (o *pullOptions) run(ref string) error {
 		progress = bar.update
 	}
 	start := time.Now()
-	img, err := imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: !o.tlsVerify, Progress: progress})
+	img, err := imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: sandbox.Insecure(p, ref, !o.tlsVerify), Progress: progress})
 	if bar != nil {
 		bar.finish()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +52,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 				fmt.Fprintf(os.Stderr, "%s already pins %s to %s (pass --update to re-resolve)\n", profiles.LockFileName, ref, old.Image.Digest)
 				return nil
 			}
-			insecure := !tlsVerify || slices.Contains(p.InsecureRegistries, imagestore.Registry(ref))
+			insecure := sandbox.Insecure(p, ref, !tlsVerify)
 			var img *imagestore.Image
 			err = withImages(func(imgs *sandbox.Images) (err error) {
 				img, err = imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})

@@ -8,7 +8,9 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 
+	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 func newProfileCmd() *cobra.Command {
@@ -32,6 +34,7 @@ func newProfileShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			p, notes := asRun(p)
 			out := c.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -45,6 +48,9 @@ func newProfileShowCmd() *cobra.Command {
 				}{sourceName(src), src.Project, p.Warnings(), o.grants, p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
+			for _, n := range notes {
+				fmt.Fprintf(out, "# %s\n", n)
+			}
 			for _, w := range p.Warnings() {
 				fmt.Fprintf(out, "# warning: %s\n", w)
 			}
@@ -58,6 +64,38 @@ func newProfileShowCmd() *cobra.Command {
 	o.addLimitFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// asRun is the profile as a run uses it. On an image the base is the
+// image, and a user or workdir the profile leaves unset is the image's:
+// its config's, when the image is in the store (show does not pull).
+func asRun(p *profiles.Profile) (*profiles.Profile, []string) {
+	if p.Image == "" {
+		return p, nil
+	}
+	shown := *p
+	shown.Base = "image"
+	notes := []string{"base: the image " + p.Image + ", not the host"}
+	var cfg *imagestore.Image
+	_ = withImages(func(imgs *sandbox.Images) (err error) { cfg, err = imgs.Get(p.Image); return err })
+	if !p.IsSet("user") {
+		switch {
+		case cfg == nil:
+			shown.User = "image"
+			notes = append(notes, "user: the image's (not in the store yet: sandbox pull "+p.Image+")")
+		case cfg.Config.User == "":
+			shown.User = "root"
+			notes = append(notes, "user: the image's, which names none: root")
+		default:
+			shown.User = profiles.UserMode(cfg.Config.User)
+			notes = append(notes, "user: the image's")
+		}
+	}
+	if !p.IsSet("workdir") && cfg != nil && cfg.Config.WorkingDir != "" {
+		shown.Workdir = cfg.Config.WorkingDir
+		notes = append(notes, "workdir: the image's")
+	}
+	return &shown, notes
 }
 
 func sourceName(src profiles.Source) string {

@@ -1,17 +1,17 @@
-package slirp
+package profiles
 
 import "testing"
 
 func TestParsePort(t *testing.T) {
 	tests := []struct {
 		in   string
-		want PortSpec
+		want Port
 	}{
-		{"127.0.0.1:8080:80/tcp", PortSpec{"127.0.0.1", 8080, 80, "tcp"}},
-		{"5353:53/udp", PortSpec{"127.0.0.1", 5353, 53, "udp"}},
-		{"8080:80", PortSpec{"127.0.0.1", 8080, 80, "tcp"}},
-		{"0.0.0.0:8443:443", PortSpec{"0.0.0.0", 8443, 443, "tcp"}},
-		{"[::1]:8080:80/TCP", PortSpec{"::1", 8080, 80, "tcp"}},
+		{"127.0.0.1:8080:80/tcp", Port{"127.0.0.1", 8080, 80, "tcp"}},
+		{"5353:53/udp", Port{"127.0.0.1", 5353, 53, "udp"}},
+		{"8080:80", Port{"127.0.0.1", 8080, 80, "tcp"}},
+		{"0.0.0.0:8443:443", Port{"0.0.0.0", 8443, 443, "tcp"}},
+		{"[::1]:8080:80/TCP", Port{"::1", 8080, 80, "tcp"}},
 	}
 	for _, tt := range tests {
 		got, err := ParsePort(tt.in)
