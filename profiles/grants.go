@@ -82,8 +82,9 @@ func (p *Profile) Grants(h GrantHost) []Grant {
 		gs = append(gs, Grant{Kind: GrantHostLoopback, What: "host loopback services"})
 	}
 	for _, spec := range p.Network.Ports {
-		if ip := portHostIP(spec); ip != nil && !ip.IsLoopback() {
-			gs = append(gs, Grant{Kind: GrantPort, What: "port " + spec + " open to the network"})
+		if ip := net.ParseIP(spec.HostIP); ip == nil || !ip.IsLoopback() {
+			text, _ := spec.MarshalText()
+			gs = append(gs, Grant{Kind: GrantPort, What: "port " + string(text) + " open to the network"})
 		}
 	}
 	if !p.Protect.Defaults {
@@ -121,21 +122,4 @@ func shortHome(p, home string) string {
 		return "~" + strings.TrimPrefix(p, filepath.Clean(home))
 	}
 	return p
-}
-
-// portHostIP is the host address of "[ip:]hostport:port[/proto]" (the
-// slirp package parses the rest); nil if it is not written as an address.
-// With no address a port listens on loopback.
-func portHostIP(spec string) net.IP {
-	rest, _, _ := strings.Cut(spec, "/")
-	i := strings.LastIndexByte(rest, ':')
-	if i < 0 {
-		return nil
-	}
-	host := rest[:i]
-	j := strings.LastIndexByte(host, ':')
-	if j < 0 {
-		return net.IPv4(127, 0, 0, 1)
-	}
-	return net.ParseIP(strings.Trim(host[:j], "[]"))
 }

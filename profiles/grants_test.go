@@ -21,7 +21,7 @@ func TestGrants(t *testing.T) {
 		{"root", "[[mount]]\nsource = \"/\"\ntarget = \"/host\"\n", []string{"/ (rw)"}},
 		{"env", "env_passthrough = [\"TERM\", \"G*\", \"SSH_AUTH_SOCK\"]\n", []string{"env G*", "env SSH_AUTH_SOCK"}},
 		{"host network", "[network]\nmode = \"host\"\n", []string{"host network"}},
-		{"loopback and open ports", "[network]\nmode = \"slirp\"\nallow_host_loopback = true\nports = [\"0.0.0.0:8080:80/udp\", \"192.0.2.1:8081:80\"]\n", []string{"host loopback services", "port 0.0.0.0:8080:80/udp open to the network", "port 192.0.2.1:8081:80 open to the network"}},
+		{"loopback and open ports", "[network]\nmode = \"slirp\"\nallow_host_loopback = true\nports = [\"0.0.0.0:8080:80/udp\", \"192.0.2.1:8081:80\"]\n", []string{"host loopback services", "port 0.0.0.0:8080:80/udp open to the network", "port 192.0.2.1:8081:80/tcp open to the network"}},
 		{"unprotected", "[protect]\ndefaults = false\n", []string{"writable .git/hooks, .git/config and editor settings"}},
 	}
 	for _, tt := range tests {

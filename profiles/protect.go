@@ -40,9 +40,9 @@ var DefaultProtected = []string{
 // TmpfsSizes is the [tmpfs] table: the size of each tmpfs the sandbox makes
 // for itself, memory that its files may pin.
 type TmpfsSizes struct {
-	Tmp string `toml:"tmp" json:"tmp"` // /tmp (host base; an image's /tmp is its own)
-	Shm string `toml:"shm" json:"shm"` // /dev/shm
-	Run string `toml:"run" json:"run"` // /run
+	Tmp Size `toml:"tmp" json:"tmp"` // /tmp (host base; an image's /tmp is its own)
+	Shm Size `toml:"shm" json:"shm"` // /dev/shm
+	Run Size `toml:"run" json:"run"` // /run
 }
 
 // validate checks the [protect] table.
@@ -57,9 +57,9 @@ func (pr Protect) validate(bad func(path []string, hint, format string, args ...
 
 // validate checks the [tmpfs] table.
 func (t TmpfsSizes) validate(bad func(path []string, hint, format string, args ...any)) {
-	for key, v := range map[string]string{"tmp": t.Tmp, "shm": t.Shm, "run": t.Run} {
-		if n, err := ParseSize(v); err != nil || n == 0 {
-			bad([]string{"tmpfs", key}, `write e.g. `+key+` = "512MiB"`, "tmpfs.%s %q is not a size above 0", key, v)
+	for key, v := range map[string]Size{"tmp": t.Tmp, "shm": t.Shm, "run": t.Run} {
+		if v.Bytes() <= 0 {
+			bad([]string{"tmpfs", key}, `write e.g. `+key+` = "512MiB"`, "tmpfs.%s %q is not a size above 0", key, v.String())
 		}
 	}
 }

@@ -302,9 +302,5 @@ func merge(ms ...map[string]string) map[string]string {
 
 // tmpfsSizes are the profile's [tmpfs] sizes (validated by profiles).
 func tmpfsSizes(p *profiles.Profile) mounts.Sizes {
-	size := func(s string) int64 {
-		n, _ := profiles.ParseSize(s)
-		return n
-	}
-	return mounts.Sizes{Tmp: size(p.Tmpfs.Tmp), Shm: size(p.Tmpfs.Shm), Run: size(p.Tmpfs.Run)}
+	return mounts.Sizes{Tmp: p.Tmpfs.Tmp.Bytes(), Shm: p.Tmpfs.Shm.Bytes(), Run: p.Tmpfs.Run.Bytes()}
 }

@@ -77,7 +77,7 @@ func TestStepKeyCoversItsInputs(t *testing.T) {
 // uid, so two users get two keys; a root step's key is shared.
 func TestStepKeySelfIsPerUser(t *testing.T) {
 	project := t.TempDir()
-	for _, user := range []string{"root", "self"} {
+	for _, user := range []profiles.UserMode{"root", "self"} {
 		st := profiles.Step{Run: "id -u > /tmp/id", User: user}
 		var keys []string
 		for _, uid := range []int{1000, 1001} {
