@@ -50,6 +50,11 @@ type Overrides struct {
 	Pids     int     // --pids
 	Timeout  string  // --timeout
 	Image    string  // --image
+	// Network, Publish and Allow are podman's --network, -p/--publish and
+	// an --allow of our own: [network] mode, ports and allow.
+	Network string   // --network MODE
+	Publish []string // -p [ip:]hostport:port[/proto] (repeatable)
+	Allow   []string // --allow HOST (repeatable)
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -98,6 +103,16 @@ func (p *Profile) Apply(o Overrides) error {
 	if o.Timeout != "" {
 		p.Limits.Timeout = o.Timeout
 	}
+	if o.Network != "" {
+		p.Network.Mode = o.Network
+	}
+	p.Network.Ports = append(p.Network.Ports, o.Publish...)
+	// --allow says what to let through; in mode none (with no --network)
+	// that only makes sense as the proxy, so it switches to it.
+	if len(o.Allow) > 0 && o.Network == "" && p.Network.Mode == "none" {
+		p.Network.Mode = "proxy"
+	}
+	p.Network.Allow = append(p.Network.Allow, o.Allow...)
 	return p.Validate()
 }
 

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"sandbox/profiles"
 )
@@ -44,6 +46,9 @@ func newProfileShowCmd() *cobra.Command {
 				}{sourceName(src), src.Project, p.Warnings(), p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
+			if fl := changedFlags(c); fl != "" {
+				fmt.Fprintf(out, "# flags: %s\n", fl)
+			}
 			for _, w := range p.Warnings() {
 				fmt.Fprintf(out, "# warning: %s\n", w)
 			}
@@ -54,6 +59,25 @@ func newProfileShowCmd() *cobra.Command {
 	o.addLimitFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// changedFlags renders the flags given, which the printed profile
+// includes, as they were written.
+func changedFlags(c *cobra.Command) string {
+	var parts []string
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "json" {
+			return
+		}
+		vals := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+		}
+		for _, v := range vals {
+			parts = append(parts, "--"+f.Name+" "+v)
+		}
+	})
+	return strings.Join(parts, " ")
 }
 
 func sourceName(src profiles.Source) string {
