@@ -130,15 +130,18 @@ func NewSpec(o Options) (*Spec, error) {
 		args = []string{shell}
 	}
 	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
+	plan := mounts.Host(mounts.HostOptions{
+		Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
+		Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o),
+	})
+	fixed := map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell,
+		"PATH": insidePath(lookupEnv(h.Environ, "PATH"), plan)}
 	spec := &Spec{
 		Hostname: p.Hostname,
-		Mounts: mounts.Host(mounts.HostOptions{
-			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o),
-		}),
+		Mounts:   plan,
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
-			Env: buildEnv(p, h.Environ, merge(netEnv, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell})),
+			Env: buildEnv(p, h.Environ, merge(netEnv, fixed)),
 		},
 		UIDMap:    userns.Within(nestedMap(p.User, h.UID, total), o.Mapping.UIDs),
 		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
