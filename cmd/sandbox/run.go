@@ -10,7 +10,6 @@ import (
 	"sandbox/console"
 	"sandbox/imagestore"
 	"sandbox/profiles"
-	"sandbox/proxy"
 	"sandbox/sandbox"
 )
 
@@ -168,8 +167,8 @@ func (o *runOptions) run(terminal bool) error {
 	case res.OOMKilled:
 		fmt.Fprintf(os.Stderr, "sandbox: killed: memory limit %s exceeded\n", p.Limits.Memory)
 	}
-	if line := proxy.Summary(res.NetworkDenied); line != "" {
-		fmt.Fprintf(os.Stderr, "sandbox: network: %s\n", line)
+	for _, line := range networkHints(res) {
+		fmt.Fprintf(os.Stderr, "sandbox: %s\n", line)
 	}
 	if o.json {
 		summary := struct {
