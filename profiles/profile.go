@@ -41,6 +41,8 @@ type Profile struct {
 	Network Network `toml:"network" json:"network"`
 	// Limits are resource limits.
 	Limits Limits `toml:"limits" json:"limits"`
+	// Cache shares download caches between the user's sandboxes.
+	Cache Cache `toml:"cache,omitempty" json:"cache,omitempty"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
 
@@ -167,5 +169,6 @@ func (p *Profile) Clone() *Profile {
 	c.Mounts = append([]Mount(nil), p.Mounts...)
 	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
 	c.Setup = append([]Step(nil), p.Setup...)
+	c.Cache.Shared = append([]string(nil), p.Cache.Shared...)
 	return &c
 }

@@ -116,6 +116,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	}
 	p.Limits.validate(bad)
 	p.Network.validate(bad)
+	p.Cache.validate(bad)
 	return errs.orNil()
 }
 

@@ -167,8 +167,13 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
+	caches, cacheEnv, err := cacheMounts(p, o.Host, home)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	files, env, err = networkFiles(p.Network, p.Hostname, o.Files)
-	return extra, files, env, err
+	// The profile's own mounts come last, so they win over a cache's.
+	return append(caches, extra...), files, merge(cacheEnv, env), err
 }
 
 // nestedMap lays out the payload's ids over the outer namespace's total
