@@ -115,6 +115,7 @@ func NewSpec(o Options) (*Spec, error) {
 		if err := os.MkdirAll(homeDir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the sandbox home: %w", err)
 		}
+		touchHome(homeDir, o.Project)
 	}
 	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {

@@ -29,6 +29,7 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newInitCmd(),
 		newProfileCmd(),
 		newPsCmd(),
+		newHomesCmd(),
 		newPullCmd(),
 		newImagesCmd(),
 		newRmiCmd(),
