@@ -116,6 +116,8 @@ type Step struct {
 	User string `toml:"user,omitempty" json:"user,omitempty"`
 	// Env is set for this step only (and is part of its cache key).
 	Env map[string]string `toml:"env,omitempty" json:"env,omitempty"`
+	// Network is the step's network mode; empty: the profile's.
+	Network string `toml:"network,omitempty" json:"network,omitempty"`
 	// Line is where the step is written in its profile (0: not from a file).
 	Line int `toml:"-" json:"line,omitempty"`
 }

@@ -188,8 +188,14 @@ func (s Session) runStep(imgs *Images, host Host, p *profiles.Profile, parent *i
 		sp.Env[k] = v
 	}
 	sp.Mounts = append(sp.Mounts, profiles.Mount{Source: s.Project, Target: s.Project, Mode: "ro"})
-	if sp.Network.Mode == NetNone {
-		sp.Network.Mode = NetSlirp // steps install things
+	// The profile's network, unless the step sets its own; never its
+	// ports (a step serves nothing).
+	sp.Network.Ports = nil
+	if st.Network != "" && st.Network != sp.Network.Mode {
+		sp.Network.Mode = st.Network
+		if st.Network != NetProxy {
+			sp.Network.Allow = nil
+		}
 	}
 	if err := sp.Apply(profiles.Overrides{User: stepUser(st), Workdir: "."}); err != nil {
 		return nil, err
