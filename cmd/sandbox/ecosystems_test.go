@@ -5,11 +5,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sandbox/internal/testenv"
+	"sandbox/sandbox"
 )
 
 // sinkAddress is this test network namespace's own address (on the sink
@@ -48,9 +50,18 @@ func makeWritable(dir string) {
 // this test serves on its own network namespace's address), writes proxy
 // mode allowing exactly that host, and the run fetches the dependency
 // through the sandbox's proxy.
-func TestInitGoProject(t *testing.T) {
+// The project's sandbox home starts with a copy (hard links) of build, a
+// build cache the other Go test filled: the run compiles nothing twice.
+func testInitGoProject(t *testing.T, build string) {
 	p := newProject(t)
 	gobin := filepath.Dir(goTool(t))
+	seed := filepath.Join(p.home, ".local/share/sandbox/homes", sandbox.HomeID(p.dir), ".cache")
+	if err := os.MkdirAll(seed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-al", build, filepath.Join(seed, "go-build")).CombinedOutput(); err != nil {
+		t.Fatalf("seeding the build cache: %v: %s", err, out)
+	}
 	addr := sinkAddress(t)
 	served := t.TempDir()
 	sum := goModule(t, served)

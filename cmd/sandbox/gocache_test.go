@@ -106,11 +106,20 @@ func goProject(t *testing.T, dir, name, sum, profile string) {
 	}
 }
 
+// The Go module tests share one build cache (compiling the testing
+// package is the slow part of each, and it is not what they are about):
+// the shared download cache, then init's Go preset.
+func TestGoModules(t *testing.T) {
+	build := t.TempDir()
+	t.Run("SharedCache", func(t *testing.T) { testSharedGoCache(t, build) })
+	t.Run("InitAndRun", func(t *testing.T) { testInitGoProject(t, build) })
+}
+
 // A shared Go cache: the first project's go test downloads its module
 // into $XDG_CACHE_HOME/sandbox/go; the second project's first go test
 // then downloads nothing (GOPROXY=off: it could not), while a project
 // without the shared cache cannot build offline.
-func TestSharedGoCache(t *testing.T) {
+func testSharedGoCache(t *testing.T, build string) {
 	p := newProject(t)
 	gobin := filepath.Dir(goTool(t))
 	sum := goModule(t, filepath.Join(p.dir, "goproxy"))
@@ -119,10 +128,7 @@ func TestSharedGoCache(t *testing.T) {
 	b, c := filepath.Join(filepath.Dir(p.dir), "b"), filepath.Join(filepath.Dir(p.dir), "c")
 	goProject(t, b, "b", sum, shared)
 	goProject(t, c, "c", sum, "")
-	// One build cache for the three (compiling the testing package once
-	// is the slow part); it is not what the test is about.
-	build := filepath.Join(filepath.Dir(p.dir), "gobuild")
-	if err := os.Mkdir(build, 0o700); err != nil {
+	if err := os.Chmod(build, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	goTest := func(dir, proxy string) (string, error) {
