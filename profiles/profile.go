@@ -42,7 +42,7 @@ type Profile struct {
 	// Limits are resource limits.
 	Limits Limits `toml:"limits" json:"limits"`
 	// Cache shares download caches between the user's sandboxes.
-	Cache Cache `toml:"cache,omitempty" json:"cache,omitempty"`
+	Cache Cache `toml:"cache,omitempty" json:"cache,omitzero"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
 
