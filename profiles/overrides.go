@@ -57,6 +57,11 @@ type Overrides struct {
 	Pids     int     // --pids
 	Timeout  string  // --timeout
 	Image    string  // --image
+	// Network, Publish and Allow are podman's --network, -p/--publish and
+	// an --allow of our own: [network] mode, ports and allow.
+	Network string   // --network MODE
+	Publish []string // -p [ip:]hostport:port[/proto] (repeatable)
+	Allow   []string // --allow HOST (repeatable)
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -109,6 +114,22 @@ func (p *Profile) Apply(o Overrides) error {
 			return &Error{Msg: "limits.timeout: " + err.Error() + " (from --timeout)", Suggest: "write e.g. --timeout 30m"}
 		}
 	}
+	if o.Network != "" {
+		p.Network.Mode = NetworkMode(o.Network)
+	}
+	for _, s := range o.Publish {
+		port, err := ParsePort(s)
+		if err != nil {
+			return &Error{Msg: err.Error() + " (from --publish)", Suggest: "write e.g. -p 8080:80 or -p 127.0.0.1:8080:80/tcp"}
+		}
+		p.Network.Ports = append(p.Network.Ports, port)
+	}
+	// --allow says what to let through; in mode none (with no --network)
+	// that only makes sense as the proxy, so it switches to it.
+	if len(o.Allow) > 0 && o.Network == "" && p.Network.Mode == "none" {
+		p.Network.Mode = "proxy"
+	}
+	p.Network.Allow = append(p.Network.Allow, o.Allow...)
 	return p.Validate()
 }
 

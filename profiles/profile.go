@@ -41,6 +41,8 @@ type Profile struct {
 	Network Network `toml:"network" json:"network"`
 	// Limits are resource limits.
 	Limits Limits `toml:"limits" json:"limits"`
+	// Cache shares download caches between the user's sandboxes.
+	Cache Cache `toml:"cache,omitempty" json:"cache,omitzero"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
 	// Protect lists the project paths the host runs on its own (git
@@ -119,6 +121,8 @@ type Step struct {
 	User UserMode `toml:"user,omitempty" json:"user,omitempty"`
 	// Env is set for this step only (and is part of its cache key).
 	Env map[string]string `toml:"env,omitempty" json:"env,omitempty"`
+	// Network is the step's network mode; empty: the profile's.
+	Network NetworkMode `toml:"network,omitempty" json:"network,omitempty"`
 	// Line is where the step is written in its profile (0: not from a file).
 	Line int `toml:"-" json:"line,omitempty"`
 }
@@ -173,5 +177,6 @@ func (p *Profile) Clone() *Profile {
 	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
 	c.Setup = append([]Step(nil), p.Setup...)
 	c.Protect.Paths = append([]string(nil), p.Protect.Paths...)
+	c.Cache.Shared = append([]string(nil), p.Cache.Shared...)
 	return &c
 }

@@ -105,6 +105,9 @@ func (p *Profile) validate(file string, loc *locator) error {
 		if st.User != "" && !st.User.Valid() {
 			bad(at("user"), `write user = "root" or user = "self"`, "setup step %d: user %q is not one of \"root\", \"self\"", i+1, st.User)
 		}
+		if st.Network != "" && !st.Network.Valid() {
+			bad(at("network"), `write network = "none", "slirp", "host" or "proxy", or leave it out for the profile's`, "setup step %d: network %q is not one of none, slirp, host, proxy", i+1, st.Network)
+		}
 		for _, in := range st.Inputs {
 			if path.IsAbs(in) || escapes(in) {
 				bad(at("inputs"), "write paths relative to the project root", "setup step %d: input %q is not inside the project", i+1, in)
@@ -121,6 +124,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	p.Network.validate(bad)
 	p.Protect.validate(bad)
 	p.Tmpfs.validate(bad)
+	p.Cache.validate(bad)
 	return errs.orNil()
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/slirp"
 	"sandbox/userns"
 )
 
@@ -163,7 +164,7 @@ func checkNetHelpers() Check {
 		return warn("network", "neither pasta nor slirp4netns found: only network mode none works", "sudo apt-get install passt slirp4netns")
 	}
 	if err := openRW("/dev/net/tun"); err != nil {
-		return warn("network", fmt.Sprintf("%s found, but /dev/net/tun cannot be opened: %v", strings.Join(found, ", "), err), "sudo chmod 666 /dev/net/tun  # desktops ship it 0666")
+		return warn("network", fmt.Sprintf("%s found, but /dev/net/tun cannot be opened: %v", strings.Join(found, ", "), err), slirp.TunFix)
 	}
 	return ok("network", strings.Join(found, ", ")+" and /dev/net/tun usable; mode slirp uses "+filepath.Base(found[0]))
 }

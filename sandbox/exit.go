@@ -33,9 +33,15 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 type ExecError struct {
 	Code int
 	Msg  string
+	// Fix, if set, says where a command that was not found is on the
+	// host and how to make it visible.
+	Fix string
 }
 
 func (e *ExecError) Error() string { return e.Msg }
+
+// Hint is Fix.
+func (e *ExecError) Hint() string { return e.Fix }
 
 // SetupError is a failure inside the sandbox before the payload started,
 // reported by init over the sync socket.

@@ -46,6 +46,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 			if err := os.MkdirAll(homeDir, 0o700); err != nil {
 				return nil, fmt.Errorf("creating the sandbox home: %w", err)
 			}
+			touchHome(homeDir, o.Project)
 		}
 	case p.IsSet("user") && p.User == "root":
 		uid, gid, name, home, shell = imageUser("0", top)

@@ -142,6 +142,11 @@ func initStage2(sock syncSocket) (int, error) {
 			return 0, err
 		}
 	}
+	if spec.Network == NetNone {
+		if err := sendResolver(sock); err != nil {
+			return 0, err
+		}
+	}
 	// Nothing the payload execs may gain privileges (setuid bits, file
 	// capabilities), and our own memory and /proc/1/exe stay closed to it.
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

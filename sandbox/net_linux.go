@@ -31,6 +31,24 @@ func loopbackUp() error {
 	return nil
 }
 
+// sendResolver opens the recording resolver's socket on the sandbox's
+// loopback (port 53, which init may bind: it holds CAP_NET_BIND_SERVICE
+// over the network namespace its user namespace owns) and hands it to the
+// parent, which answers and records the lookups.
+func sendResolver(sock syncSocket) error {
+	c, err := net.ListenPacket("udp", ResolverAddr)
+	if err != nil {
+		return fmt.Errorf("opening the resolver's socket on %s in the sandbox: %w", ResolverAddr, err)
+	}
+	f, err := c.(*net.UDPConn).File()
+	c.Close()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return sock.send(message{Type: msgResolver}, int(f.Fd()))
+}
+
 // sendProxyListeners opens the proxy's listening sockets on the sandbox's
 // loopback and hands them to the parent, which serves them from the host's
 // network namespace: a socket keeps the namespace it was made in, so the

@@ -47,6 +47,10 @@ func networkFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[st
 	files := map[string]string{"/etc/hosts": hosts}
 	env := map[string]string{}
 	switch n.Mode {
+	case NetNone:
+		// The recording resolver (lookups.go): no search domains, so a
+		// name is asked for once, as it was written.
+		files[resolvConfTarget()] = "# sandbox: network mode none: lookups fail at once (NXDOMAIN) and are\n# listed when the run ends.\nnameserver 127.0.0.1\noptions attempts:1\n"
 	case NetSlirp:
 		files[resolvConfTarget()] = resolvConf(n.DNS)
 	case NetProxy:

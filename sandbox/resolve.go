@@ -114,6 +114,7 @@ func NewSpec(o Options) (*Spec, error) {
 		if err := os.MkdirAll(homeDir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the sandbox home: %w", err)
 		}
+		touchHome(homeDir, o.Project)
 	}
 	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {
@@ -129,15 +130,18 @@ func NewSpec(o Options) (*Spec, error) {
 		args = []string{shell}
 	}
 	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
+	plan := mounts.Host(mounts.HostOptions{
+		Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
+		Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
+	})
+	fixed := map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell,
+		"PATH": insidePath(lookupEnv(h.Environ, "PATH"), plan)}
 	spec := &Spec{
 		Hostname: p.Hostname,
-		Mounts: mounts.Host(mounts.HostOptions{
-			Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-			Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
-		}),
+		Mounts:   plan,
 		Process: Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
-			Env: buildEnv(p, h.Environ, merge(netEnv, map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell})),
+			Env: buildEnv(p, h.Environ, merge(netEnv, fixed)),
 		},
 		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
 		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
@@ -165,8 +169,13 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
+	caches, cacheEnv, err := cacheMounts(p, o.Host, home)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	files, env, err = networkFiles(p.Network, p.Hostname, o.Files)
-	return extra, files, env, err
+	// The profile's own mounts come last, so they win over a cache's.
+	return append(caches, extra...), files, merge(cacheEnv, env), err
 }
 
 // nestedMap lays out the payload's ids over the outer namespace's total

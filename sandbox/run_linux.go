@@ -57,6 +57,8 @@ type Result struct {
 	NetworkBackend string `json:"network_backend,omitempty"`
 	// NetworkDenied is what the proxy denied, in network mode proxy.
 	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
+	// NetworkLookups are the names looked up in network mode none.
+	NetworkLookups []string `json:"network_lookups,omitempty"`
 }
 
 // NetOptions are the network's parent-side parts.
@@ -147,6 +149,10 @@ func run(o RunOptions, res *Result) (int, error) {
 		r.proxy = proxy.New(*o.Net.Proxy)
 		defer func() { r.proxy.Close(); res.NetworkDenied = r.proxy.Denied() }()
 	}
+	if o.Spec.Network == NetNone {
+		r.lookups = &lookupRecorder{}
+		defer func() { r.closeResolver(); res.NetworkLookups = r.lookups.Names() }()
+	}
 	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
 		return 0, r.abort(err)
 	}
@@ -209,7 +215,16 @@ type relay struct {
 	pipes         *stdioPipes
 	term          *terminal
 	proxy         *proxy.Server
+	lookups       *lookupRecorder
+	resolver      net.PacketConn
 	stdin, stdout *os.File
+}
+
+// closeResolver stops the recording resolver, if it was served.
+func (r *relay) closeResolver() {
+	if r.resolver != nil {
+		r.resolver.Close()
+	}
 }
 
 // abort kills init, waits for it, and returns err.
@@ -276,6 +291,17 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 		if err := serveProxy(r.proxy, m.files); err != nil {
 			return 0, true, r.abort(err)
 		}
+	case msgResolver:
+		if r.lookups == nil || r.resolver != nil || len(m.files) != 1 {
+			return 0, true, r.abort(errors.New("init sent a resolver socket that was not asked for"))
+		}
+		conn, err := net.FilePacketConn(m.files[0])
+		m.files[0].Close()
+		if err != nil {
+			return 0, true, r.abort(fmt.Errorf("taking over the resolver's socket: %w", err))
+		}
+		r.resolver = conn
+		go r.lookups.serve(conn)
 	case msgStarted:
 	case msgError:
 		<-r.initDone

@@ -55,7 +55,22 @@ func (s Session) Run() (*Result, error) {
 		return nil, err
 	}
 	defer release()
-	return Run(*o)
+	res, err := Run(*o)
+	var ee *ExecError
+	if errors.As(err, &ee) && ee.Code == ExitNotFound && len(o.Spec.Process.Args) > 0 {
+		if host, herr := CurrentHost(); herr == nil {
+			ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, s.imageName(), host)
+		}
+	}
+	return res, err
+}
+
+// imageName is the image the session runs on, "" on the host base.
+func (s Session) imageName() string {
+	if s.imageRoot != nil {
+		return s.imageRoot.Ref
+	}
+	return s.Profile.Image
 }
 
 // prepare resolves everything Run needs. What it creates on the way (the

@@ -246,8 +246,14 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 	for k, v := range st.Env {
 		sp.Env[k] = v
 	}
-	if sp.Network.Mode == NetNone {
-		sp.Network.Mode = NetSlirp // steps install things
+	// The profile's network, unless the step sets its own; never its
+	// ports (a step serves nothing).
+	sp.Network.Ports = nil
+	if st.Network != "" && st.Network != sp.Network.Mode {
+		sp.Network.Mode = st.Network
+		if st.Network != NetProxy {
+			sp.Network.Allow = nil
+		}
 	}
 	return sp
 }

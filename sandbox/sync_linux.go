@@ -18,6 +18,7 @@ const (
 	msgStarted   = "started"    // init: the payload runs
 	msgExited    = "exited"     // init: the payload ended; Status
 	msgListeners = "listeners"  // init: the proxy's listening sockets ride along (HTTP, SOCKS5)
+	msgResolver  = "resolver"   // init: the recording resolver's UDP socket rides along (mode none)
 )
 
 // message is one datagram on the SOCK_SEQPACKET sync socket.

@@ -11,6 +11,7 @@ pkgs=(uidmap)                                   # newuidmap, newgidmap
 if [ "${1:-run}" = test ]; then
   pkgs+=(procps util-linux bubblewrap iproute2)   # ps in tests; unshare and bwrap for make bench; ip netns
   pkgs+=(passt slirp4netns iperf3 curl python3)  # the network helpers, their benchmark, clients in tests
+  pkgs+=(python3-pytest nodejs)                   # ecosystem projects under sandbox init's profile (pytest, node --test)
   pkgs+=(docker-registry skopeo umoci busybox-static debootstrap)  # images: a real registry, images made by other tools
   pkgs+=(fuse-overlayfs podman runc)             # the overlay fallback; podman (with runc: crun refuses hybrid cgroups) for the image benchmark and checks
 fi

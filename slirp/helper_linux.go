@@ -49,11 +49,46 @@ func (e *HelperError) Hint() string {
 	return "see sandbox doctor"
 }
 
+// TunFix is how to open up /dev/net/tun, as sandbox doctor says it.
+const TunFix = "sudo chmod 666 /dev/net/tun  # desktops ship it 0666"
+
+// tunDevice is the device both helpers open.
+var tunDevice = "/dev/net/tun"
+
+// TunError is a host where the helper could not open /dev/net/tun: found
+// before starting it, so the user reads the fix, not the helper's output.
+type TunError struct{ Err error }
+
+func (e *TunError) Error() string {
+	return fmt.Sprintf("the network helper needs %s, which cannot be opened: %v", tunDevice, e.Err)
+}
+func (e *TunError) Unwrap() error { return e.Err }
+
+// Hint is sandbox doctor's fix.
+func (e *TunError) Hint() string {
+	if errors.Is(e.Err, os.ErrNotExist) {
+		return "load the tun module (sudo modprobe tun); see sandbox doctor"
+	}
+	return TunFix + "; see sandbox doctor"
+}
+
+// checkTun opens the tun device as the helper will (it runs as this user).
+func checkTun() error {
+	f, err := os.OpenFile(tunDevice, os.O_RDWR, 0)
+	if err != nil {
+		return &TunError{Err: err}
+	}
+	return f.Close()
+}
+
 // Start attaches a user-mode network to the network namespace of pid (a
 // process whose user namespace is ours to join).
 func Start(cfg Config, pid int) (Network, error) {
 	backend, err := choose(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTun(); err != nil {
 		return nil, err
 	}
 	for _, p := range cfg.Ports {

@@ -68,7 +68,7 @@ func newDiffCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&project, "project", false, "the sandbox's pending changes to the project (project = \"overlay\")")
 	return cmd
@@ -95,7 +95,7 @@ path is followed through a symlink.`,
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	return cmd
 }
 
@@ -111,7 +111,7 @@ func newDiscardCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	return cmd
 }
 
@@ -135,7 +135,7 @@ func newCommitCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	cmd.Flags().StringVarP(&co.Message, "message", "m", "", "the commit message, kept in the image's history")
 	cmd.Flags().StringVar(&co.Tag, "tag", "", "also name the new image, e.g. localhost:5000/me/tools:1")
 	return cmd
@@ -175,7 +175,7 @@ func newHistoryCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -203,7 +203,7 @@ its name, or "base" for the profile's image.`,
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	return cmd
 }
 
@@ -243,7 +243,7 @@ project's sandbox's current commit is named REF and pushed.`,
 		},
 	}
 	cmd.Flags().BoolVar(&tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed; also for registries in the profile's insecure_registries)")
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file")
 	return cmd
 }
 

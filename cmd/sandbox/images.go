@@ -60,7 +60,7 @@ containers' auth.json (podman login).`,
 		RunE: func(c *cobra.Command, args []string) error { return o.run(args[0]) },
 	}
 	cmd.Flags().BoolVar(&o.tlsVerify, "tls-verify", true, "require HTTPS with a verified certificate (false: allow plain HTTP and self-signed; also for registries in the profile's insecure_registries)")
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile whose insecure_registries apply (default: the nearest sandbox.toml up from here)")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile whose insecure_registries apply (default: the nearest sandbox.toml up from here)")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only the image digest")
 	cmd.Flags().StringVar(&o.maxSize, "max-layer-size", "", "refuse layers larger than this uncompressed, e.g. 64GiB (default 32GiB; env SANDBOX_MAX_LAYER_SIZE)")
 	cmd.Flags().IntVar(&o.maxFiles, "max-layer-files", 0, "refuse layers with more entries (default 2000000; env SANDBOX_MAX_LAYER_FILES)")

@@ -44,7 +44,14 @@ func newInitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented sandbox.toml for the project in this directory",
-		Args:  cobra.NoArgs,
+		Long: `Write a commented sandbox.toml for the project in this directory.
+
+A go.mod, package.json, pyproject.toml or requirements*.txt, or Cargo.toml
+makes it a profile for that ecosystem: network mode proxy allowing exactly
+the registry hosts the ecosystem is configured to use on this machine (read
+from go env, npm config, pip's configuration, ~/.cargo/config.toml), that
+configuration in [env], and the ecosystem's download cache shared.`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cwd, err := os.Getwd()
 			if err != nil {
@@ -73,11 +80,16 @@ func newInitCmd() *cobra.Command {
 			if image != "" {
 				def = imageProfile(def, image)
 			}
+			presets := detectPresets(cwd, runTool(cwd))
+			def = []byte(applyPresets(string(def), presets))
 			body := append([]byte(initHeader), def...)
 			if _, err := f.Write(body); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", path)
+			for _, p := range presets {
+				fmt.Fprintf(c.OutOrStdout(), "%s: network mode proxy allowing %s (from %s); shared %s download cache\n", p.found, orNone(p.hosts), p.from, p.name)
+			}
 			return f.Close()
 		},
 	}

@@ -123,6 +123,6 @@ func newResetCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "profile", "p", "", "profile file (default: the nearest sandbox.toml up from here)")
+	cmd.Flags().StringVarP(&o.file, "profile", "f", "", "profile file (default: the nearest sandbox.toml up from here)")
 	return cmd
 }

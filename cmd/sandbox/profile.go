@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"sandbox/imagestore"
 	"sandbox/profiles"
@@ -48,6 +50,9 @@ func newProfileShowCmd() *cobra.Command {
 				}{sourceName(src), src.Project, p.Warnings(), o.grants, p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
+			if fl := changedFlags(c); fl != "" {
+				fmt.Fprintf(out, "# flags: %s\n", fl)
+			}
 			for _, n := range notes {
 				fmt.Fprintf(out, "# %s\n", n)
 			}
@@ -96,6 +101,25 @@ func asRun(p *profiles.Profile) (*profiles.Profile, []string) {
 		notes = append(notes, "workdir: the image's")
 	}
 	return &shown, notes
+}
+
+// changedFlags renders the flags given, which the printed profile
+// includes, as they were written.
+func changedFlags(c *cobra.Command) string {
+	var parts []string
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "json" {
+			return
+		}
+		vals := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+		}
+		for _, v := range vals {
+			parts = append(parts, "--"+f.Name+" "+v)
+		}
+	})
+	return strings.Join(parts, " ")
 }
 
 func sourceName(src profiles.Source) string {

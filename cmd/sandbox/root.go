@@ -30,6 +30,7 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newProfileCmd(),
 		newTrustCmd(),
 		newPsCmd(),
+		newHomesCmd(),
 		newPullCmd(),
 		newImagesCmd(),
 		newRmiCmd(),

@@ -12,7 +12,6 @@ import (
 	"sandbox/console"
 	"sandbox/imagestore"
 	"sandbox/profiles"
-	"sandbox/proxy"
 	"sandbox/sandbox"
 )
 
@@ -29,13 +28,16 @@ type profileOptions struct {
 
 func (o *profileOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.file, "profile", "p", "", "profile file (default: the nearest sandbox.toml up from here, else the built-in one)")
+	f.StringVarP(&o.file, "profile", "f", "", "profile file (default: the nearest sandbox.toml up from here, else the built-in one)")
 	f.StringVar(&o.project, "project", "", "the project root (default: the nearest directory up from here with a sandbox.toml, else this one)")
 	f.StringArrayVarP(&o.overrides.Env, "env", "e", nil, "set `KEY=VALUE` inside (repeatable)")
 	f.StringArrayVarP(&o.overrides.Mounts, "mount", "v", nil, "bind `SRC:DST[:ro]` or tmpfs:DST (repeatable)")
 	f.StringVarP(&o.overrides.Workdir, "workdir", "w", "", "working directory, relative to the project root")
 	f.StringVarP(&o.overrides.User, "user", "u", "", `"self" (your uid) or "root" (uid 0 inside)`)
 	f.StringVar(&o.overrides.Hostname, "hostname", "", "hostname inside")
+	f.StringVar(&o.overrides.Network, "network", "", `network mode: "none", "proxy", "slirp" or "host" ([network] mode)`)
+	f.StringArrayVarP(&o.overrides.Publish, "publish", "p", nil, "publish a port, `[IP:]HOSTPORT:PORT[/PROTO]` (repeatable; [network] ports)")
+	f.StringArrayVar(&o.overrides.Allow, "allow", nil, "let the proxy reach `HOST` (repeatable; [network] allow; mode none becomes proxy)")
 }
 
 // load resolves the profile: built-in defaults < profile file < flags.
@@ -114,6 +116,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run a command in the project's sandbox",
 		Long:  "Run a command in the project's sandbox, streaming its output and returning its exit status.\n" + precedence,
 		Example: `  sandbox run -- go test ./...
+  sandbox run --allow proxy.example.org -- go mod download
+  sandbox run --network slirp -p 127.0.0.1:8000:8000 -- python3 -m http.server
   sandbox run -e GOFLAGS=-race -- go test ./...
   sandbox run -- --profile      # runs a command named --profile`,
 		Args: cobra.ArbitraryArgs,
@@ -217,8 +221,8 @@ func (o *runOptions) run(terminal bool) error {
 	case res.OOMKilled:
 		fmt.Fprintf(os.Stderr, "sandbox: killed: memory limit %s exceeded\n", p.Limits.Memory)
 	}
-	if line := proxy.Summary(res.NetworkDenied); line != "" {
-		fmt.Fprintf(os.Stderr, "sandbox: network: %s\n", line)
+	for _, line := range networkHints(res) {
+		fmt.Fprintf(os.Stderr, "sandbox: %s\n", line)
 	}
 	if o.json {
 		summary := struct {

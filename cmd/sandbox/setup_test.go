@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"sandbox/internal/testenv"
 	"sandbox/profiles"
 )
 
@@ -98,5 +99,35 @@ func TestSetupIsReproducible(t *testing.T) {
 		if layers[0][i].Layer != layers[1][i].Layer {
 			t.Errorf("step %d built twice gave layers %s and %s", i+1, layers[0][i].Layer, layers[1][i].Layer)
 		}
+	}
+}
+
+// A step runs on the profile's network (none here: only lo) unless it
+// sets its own.
+func TestSetupStepNetwork(t *testing.T) {
+	p := newProject(t)
+	testenv.Require(t, testenv.IsolatedNet, testenv.Tool("pasta"))
+	_, ref := pushBusybox(t)
+	host := strings.Split(ref, "/")[0]
+	profile := `image = "` + ref + `"
+insecure_registries = ["` + host + `"]
+
+[[setup]]
+run = "ls /sys/class/net > /opt-profile-net"
+
+[[setup]]
+run = "ls /sys/class/net > /opt-step-net"
+network = "slirp"
+`
+	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte(profile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := p.run(t, "run", "--", "cat", "/opt-profile-net", "/opt-step-net")
+	if code != 0 {
+		t.Fatalf("run: code %d, stderr %s", code, errOut)
+	}
+	nets := strings.Fields(out)
+	if len(nets) < 2 || nets[0] != "lo" || nets[1] == "lo" && len(nets) == 2 {
+		t.Errorf("interfaces seen by the steps: %q; want only lo for the first, more for the second", out)
 	}
 }
