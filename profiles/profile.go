@@ -43,6 +43,8 @@ type Profile struct {
 	Limits Limits `toml:"limits" json:"limits"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
+	// Security is the [security] table: the kernel surface the payload gets.
+	Security Security `toml:"security" json:"security"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -118,6 +120,18 @@ type Step struct {
 	Line int `toml:"-" json:"line,omitempty"`
 }
 
+// Security is the [security] table.
+type Security struct {
+	// Seccomp is "default" (the default system-call filter) or "off".
+	Seccomp string `toml:"seccomp" json:"seccomp"`
+	// AllowSyscalls take syscalls (or groups, e.g. "keyring") out of the
+	// default filter's denylist.
+	AllowSyscalls []string `toml:"allow_syscalls,omitempty" json:"allow_syscalls,omitempty"`
+	// NestedUserns lets the payload create user namespaces (podman or
+	// bwrap inside); false denies them.
+	NestedUserns bool `toml:"nested_userns" json:"nested_userns"`
+}
+
 // Network is the [network] table.
 type Network struct {
 	// Mode is "none" (loopback only), "slirp" (own address, route and DNS
@@ -167,5 +181,6 @@ func (p *Profile) Clone() *Profile {
 	c.Mounts = append([]Mount(nil), p.Mounts...)
 	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
 	c.Setup = append([]Step(nil), p.Setup...)
+	c.Security.AllowSyscalls = append([]string(nil), p.Security.AllowSyscalls...)
 	return &c
 }

@@ -55,6 +55,8 @@ func Init() {
 		os.Exit(probeOverlay(os.Args[2:]))
 	case "unpack", "unpack-2":
 		os.Exit(unpackWorker(stage))
+	case payloadStage:
+		runPayloadStage()
 	case "watchdog":
 		if len(os.Args) == 3 {
 			slirp.Watchdog(os.Args[2])
@@ -156,10 +158,11 @@ func initStage2(sock syncSocket) (int, error) {
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, forwardedSignals...)
 	signal.Notify(signals, unix.SIGCHLD)
-	cmd, err := payloadCommand(spec)
+	cmd, report, err := payloadCommand(spec)
 	if err != nil {
 		return 0, err
 	}
+	defer report.Close()
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
@@ -172,10 +175,8 @@ func initStage2(sock syncSocket) (int, error) {
 		cmd.SysProcAttr.Ctty = 0
 		defer slave.Close()
 	}
-	if err := cmd.Start(); err != nil {
-		code, msg := execFailure(spec.Process.Args[0], err)
-		_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
-		os.Exit(code)
+	if err := startPayload(cmd, report, spec.Process.Args[0], sock); err != nil {
+		return 0, err
 	}
 	if master != nil {
 		if err := sock.send(message{Type: msgConsole}, int(master.Fd())); err != nil {
@@ -207,17 +208,28 @@ func dieWithParent(sock syncSocket) error {
 }
 
 // payloadCommand prepares the payload: nested user and mount namespaces
-// (mapped per the Spec), its ids, a new session, and only fds 0-2.
-func payloadCommand(spec *Spec) (*exec.Cmd, error) {
+// (mapped per the Spec), its ids, a new session, and only fds 0-2. It
+// starts as the payload stage (payload_linux.go), which confines itself
+// and execs the payload; report is the read end of the stage's pipe.
+func payloadCommand(spec *Spec) (cmd *exec.Cmd, report *os.File, err error) {
 	p := spec.Process
-	cmd := &exec.Cmd{
-		Path:   lookPath(p.Args[0], p.Env, p.Cwd),
-		Args:   p.Args,
-		Env:    p.Env,
-		Dir:    p.Cwd,
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+	env, err := stageEnv(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
+	if err != nil {
+		return nil, nil, err
+	}
+	report, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the payload stage's pipe: %w", err)
+	}
+	cmd = &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       p.Args,
+		Env:        env,
+		ExtraFiles: []*os.File{w},
+		Dir:        p.Cwd,
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 			UidMappings:                sysMaps(spec.UIDMap),
@@ -228,7 +240,31 @@ func payloadCommand(spec *Spec) (*exec.Cmd, error) {
 			Pdeathsig:                  syscall.SIGKILL,
 		},
 	}
-	return cmd, nil
+	return cmd, report, nil
+}
+
+// startPayload starts the payload stage and waits until it has exec'd the
+// payload. A payload that cannot be exec'd ends init with 126 or 127, as
+// podman does; a stage that cannot confine it is a setup error.
+func startPayload(cmd *exec.Cmd, report *os.File, name string, sock syncSocket) error {
+	err := cmd.Start()
+	cmd.ExtraFiles[0].Close()
+	if err != nil {
+		return fmt.Errorf("starting the payload stage: %w", err)
+	}
+	f, err := waitPayloadExec(report)
+	switch {
+	case err != nil:
+		return err
+	case f == nil:
+		return nil
+	case f.Setup != "":
+		return fmt.Errorf("confining the payload: %s", f.Setup)
+	}
+	code, msg := execFailure(name, syscall.Errno(f.Errno))
+	_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
+	os.Exit(code)
+	return nil
 }
 
 // lookPath finds name in the payload's PATH, relative to its working

@@ -144,6 +144,7 @@ func NewSpec(o Options) (*Spec, error) {
 		GIDMap:    userns.Within(nestedMap(p.User, h.GID, total), o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
 		Network:   p.Network.Mode,
+		Security:  p.Security,
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()

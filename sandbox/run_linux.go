@@ -57,6 +57,8 @@ type Result struct {
 	NetworkBackend string `json:"network_backend,omitempty"`
 	// NetworkDenied is what the proxy denied, in network mode proxy.
 	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
+	// Security is the kernel confinement the payload ran under.
+	Security *SecurityReport `json:"security,omitempty"`
 }
 
 // NetOptions are the network's parent-side parts.
@@ -72,6 +74,14 @@ type NetOptions struct {
 func Run(o RunOptions) (*Result, error) {
 	start := time.Now()
 	res := &Result{}
+	if o.Spec != nil {
+		user := "self"
+		if o.Spec.Process.UID == 0 {
+			user = "root"
+		}
+		sec := Security(o.Spec.Security, user, o.Spec.Network)
+		res.Security = &sec
+	}
 	if o.Cgroup != nil {
 		defer func() {
 			if err := o.Cgroup.Destroy(); err != nil {

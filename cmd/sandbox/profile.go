@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 func newProfileCmd() *cobra.Command {
@@ -33,19 +34,24 @@ func newProfileShowCmd() *cobra.Command {
 				return err
 			}
 			out := c.OutOrStdout()
+			sec := sandbox.Security(p.Security, p.User, p.Network.Mode)
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Source   string            `json:"source"`
-					Project  string            `json:"project"`
-					Warnings []string          `json:"warnings,omitempty"`
-					Profile  *profiles.Profile `json:"profile"`
-				}{sourceName(src), src.Project, p.Warnings(), p})
+					Source   string                 `json:"source"`
+					Project  string                 `json:"project"`
+					Warnings []string               `json:"warnings,omitempty"`
+					Security sandbox.SecurityReport `json:"applies"`
+					Profile  *profiles.Profile      `json:"profile"`
+				}{sourceName(src), src.Project, p.Warnings(), sec, p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
 			for _, w := range p.Warnings() {
 				fmt.Fprintf(out, "# warning: %s\n", w)
+			}
+			for _, l := range sec.Lines() {
+				fmt.Fprintf(out, "# %s\n", l)
 			}
 			return toml.NewEncoder(out).Encode(p)
 		},

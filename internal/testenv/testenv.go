@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"sandbox/landlock"
 	"sandbox/userns"
 )
 
@@ -154,3 +155,14 @@ var FuseDev = Requirement{"fuse-overlayfs and a /dev/fuse this user can open", s
 	}
 	return f.Close()
 })}
+
+// Landlock requires the kernel's Landlock LSM at ABI min or later.
+func Landlock(min int) Requirement {
+	return Requirement{fmt.Sprintf("Landlock ABI %d or later", min), func() error {
+		abi, err := landlock.ABI()
+		if err == nil && abi < min {
+			err = fmt.Errorf("the kernel has ABI %d", abi)
+		}
+		return err
+	}}
+}

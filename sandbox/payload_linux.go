@@ -1,0 +1,185 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/landlock"
+	"sandbox/mounts"
+	"sandbox/seccomp"
+)
+
+// The payload stage: init starts the payload as this binary again, in the
+// payload's namespaces and ids, and the stage confines itself (a private
+// keyring, Landlock, the seccomp filter) and execs the payload. Go cannot
+// run code between fork and exec, and init cannot install the filter on
+// itself: the filter denies the clone(CLONE_NEWUSER) that makes the
+// payload's namespace.
+const (
+	payloadStage  = "payload"
+	payloadEnv    = "_SANDBOX_PAYLOAD" // the confinement, JSON
+	payloadErrFD  = 3                  // CLOEXEC pipe back to init: EOF means exec worked
+	payloadPolicy = "payload policy"
+)
+
+// Confinement is what the payload stage applies before its exec.
+type Confinement struct {
+	// Path is the payload's executable, as init looked it up.
+	Path string `json:"path"`
+	// Seccomp is the filter's variant; nil: no filter ([security] seccomp = "off").
+	Seccomp *seccomp.Options `json:"seccomp,omitempty"`
+	// Landlock is what stays writable and reachable; nil: no Landlock.
+	Landlock *landlock.Options `json:"landlock,omitempty"`
+}
+
+// stageFailure is what the stage reports to init before it exits.
+type stageFailure struct {
+	Errno int    `json:"errno,omitempty"` // the payload's exec failed
+	Setup string `json:"setup,omitempty"` // confining it failed
+}
+
+// confinement derives the stage's work from the Spec.
+func confinement(spec *Spec, path string) Confinement {
+	c := Confinement{Path: path}
+	// Landlock forbids every mount to the processes it confines, also in
+	// namespaces of their own: podman or bwrap inside (nested_userns)
+	// could not work under it.
+	if !spec.Security.NestedUserns {
+		c.Landlock = &landlock.Options{Writable: writablePaths(spec.Mounts)}
+	}
+	if spec.Security.Seccomp != "off" {
+		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls}
+	}
+	if spec.Network == NetProxy && c.Landlock != nil {
+		// The proxy's two listeners are all a payload in mode proxy may
+		// connect to over TCP (Landlock ABI 4).
+		c.Landlock.ConnectTCP = proxyPorts()
+	}
+	return c
+}
+
+// writablePaths are the targets of the plan's writable mounts: beneath
+// them Landlock allows writes, elsewhere it denies them even where a
+// mount would allow them.
+func writablePaths(plan mounts.Plan) []string {
+	var out []string
+	for _, op := range plan {
+		switch op.Kind {
+		case mounts.Bind, mounts.Tmpfs, mounts.Dev, mounts.Devpts, mounts.Mqueue, mounts.Proc, mounts.Overlay, mounts.OverlayDir:
+			if !op.ReadOnly && !slices.Contains(out, op.Target) {
+				out = append(out, op.Target)
+			}
+		}
+	}
+	return out
+}
+
+// stageEnv is the payload's environment with the stage's variables added:
+// the stage's command has the payload's ids, namespaces and argv, and
+// removes them again before its exec.
+func stageEnv(c Confinement, env []string) ([]string, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clone(env), InitEnv+"="+payloadStage, payloadEnv+"="+string(data)), nil
+}
+
+// runPayloadStage is the stage's story; it never returns. Must be called
+// with the OS thread locked: Landlock and the keyring apply to the calling
+// thread, which is the one that execs.
+func runPayloadStage() {
+	report := os.NewFile(payloadErrFD, "payload-report")
+	fail := func(f stageFailure) {
+		_ = json.NewEncoder(report).Encode(f)
+		os.Exit(ExitSetup)
+	}
+	// Until the exec, /proc/PID/exe of this process is the sandbox binary:
+	// nothing of the payload may open it (CVE-2019-5736).
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	var c Confinement
+	if err := json.Unmarshal([]byte(os.Getenv(payloadEnv)), &c); err != nil {
+		fail(stageFailure{Setup: fmt.Sprintf("reading the %s: %v", payloadPolicy, err)})
+	}
+	if err := unix.CloseRange(payloadErrFD, payloadErrFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fail(stageFailure{Setup: os.NewSyscallError("close_range", err).Error()})
+	}
+	if err := confine(c); err != nil {
+		fail(stageFailure{Setup: err.Error()})
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, InitEnv+"=") || strings.HasPrefix(kv, payloadEnv+"=")
+	})
+	err := unix.Exec(c.Path, os.Args, env)
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		errno = unix.EINVAL
+	}
+	fail(stageFailure{Errno: int(errno)})
+}
+
+// confine applies, in order: a session keyring of the payload's own, then
+// Landlock, then the seccomp filter (last: it denies keyctl).
+func confine(c Confinement) error {
+	// The session keyring is inherited from the user's login and is not
+	// namespaced: join a new anonymous one, so that even a profile that
+	// allows the key calls reaches none of the host's keys.
+	// (NULL, not "": a name would join the existing keyring of that name.)
+	if _, _, errno := unix.RawSyscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); errno != 0 && errno != unix.ENOSYS {
+		return fmt.Errorf("joining a new session keyring: %w", os.NewSyscallError("keyctl", errno))
+	}
+	if c.Landlock != nil {
+		if _, err := landlock.Restrict(*c.Landlock); err != nil && !errors.Is(err, landlock.ErrUnsupported) {
+			return fmt.Errorf("applying Landlock: %w", err)
+		}
+	}
+	if c.Seccomp == nil {
+		return nil
+	}
+	prog, err := seccomp.Compile(seccomp.Policy(*c.Seccomp), seccomp.Native)
+	if err != nil {
+		return err
+	}
+	if err := seccomp.Install(prog); err != nil {
+		return fmt.Errorf("installing the seccomp filter: %w", err)
+	}
+	return nil
+}
+
+// waitPayloadExec reads the stage's report: EOF means the payload's exec
+// succeeded (the pipe is close-on-exec).
+func waitPayloadExec(r io.Reader) (*stageFailure, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading the payload stage's report: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var f stageFailure
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("reading the payload stage's report %q: %w", data, err)
+	}
+	return &f, nil
+}
+
+// proxyPorts are the ports of the proxy's listeners inside.
+func proxyPorts() []uint16 {
+	var ports []uint16
+	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
+		_, port, _ := net.SplitHostPort(addr)
+		n, _ := strconv.ParseUint(port, 10, 16)
+		ports = append(ports, uint16(n))
+	}
+	return ports
+}
