@@ -166,3 +166,14 @@ func Landlock(min int) Requirement {
 		return err
 	}}
 }
+
+// RuntimeTest: the OCI runtime-tools runtimetest binary that
+// scripts/runtimetest.sh builds and names in $SANDBOX_TEST_RUNTIMETEST.
+var RuntimeTest = Requirement{"the OCI runtimetest ($SANDBOX_TEST_RUNTIMETEST, built by scripts/runtimetest.sh; make test does it)", sync.OnceValue(func() error {
+	bin := os.Getenv("SANDBOX_TEST_RUNTIMETEST")
+	if bin == "" {
+		return errors.New("SANDBOX_TEST_RUNTIMETEST is unset")
+	}
+	_, err := exec.LookPath(bin)
+	return err
+})}
