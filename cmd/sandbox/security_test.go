@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/internal/testenv"
+	"sandbox/internal/testregistry"
 	"sandbox/landlock"
 )
 
@@ -242,5 +244,47 @@ gdb -batch -ex run --args /bin/true 2>&1 | grep -q 'exited normally' && echo gdb
 		if !strings.Contains(out, want) {
 			t.Errorf("%s missing from the workload's output:\n%s", want, out)
 		}
+	}
+}
+
+// apt-get and dpkg (maintainer scripts included) work under the filter in
+// a setup step as root on a Debian image: a local package, no network.
+func TestAptGetInstallUnderFilter(t *testing.T) {
+	testenv.Require(t, testenv.DebianImage, testenv.Tool("dpkg-deb"))
+	p := newProject(t)
+	reg := testregistry.Start(t)
+	ref := reg.Push(t, os.Getenv("SANDBOX_TEST_DEBIAN_OCI"), "minbase", "debian:minbase")
+	pkg := filepath.Join(t.TempDir(), "pkg")
+	files := map[string]string{
+		"DEBIAN/control":             "Package: sandbox-test-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <test@example.com>\nDescription: a test package\n",
+		"DEBIAN/postinst":            "#!/bin/sh\nset -e\necho postinst-ran > /var/lib/sandbox-test-hello\n",
+		"usr/bin/sandbox-test-hello": "#!/bin/sh\necho hello-from-deb\n",
+	}
+	for name, content := range files {
+		path := filepath.Join(pkg, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", pkg, filepath.Join(p.dir, "hello.deb")).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, out)
+	}
+	host := strings.Split(ref, "/")[0]
+	p.profile(t, `image = "`+ref+`"
+insecure_registries = ["`+host+`"]
+
+[[setup]]
+run = "apt-get install -y $PWD/hello.deb"
+inputs = ["hello.deb"]
+`)
+	out, errOut, code := p.run(t, "run", "--", "sh", "-c", "sandbox-test-hello; cat /var/lib/sandbox-test-hello; grep Seccomp: /proc/self/status")
+	if code != 0 || !strings.Contains(out, "hello-from-deb\npostinst-ran\n") {
+		t.Fatalf("apt-get install in a setup step: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Seccomp:\t2") {
+		t.Errorf("the payload on the image runs without the filter: %s", out)
 	}
 }
