@@ -162,7 +162,8 @@ func initStage2(sock syncSocket) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer report.Close()
+	defer report.f.Close()
+	var denied denials
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
@@ -175,7 +176,7 @@ func initStage2(sock syncSocket) (int, error) {
 		cmd.SysProcAttr.Ctty = 0
 		defer slave.Close()
 	}
-	if err := startPayload(cmd, report, spec.Process.Args[0], sock); err != nil {
+	if err := startPayload(cmd, report, &denied, spec.Process.Args[0], sock); err != nil {
 		return 0, err
 	}
 	if master != nil {
@@ -189,7 +190,7 @@ func initStage2(sock syncSocket) (int, error) {
 		return 0, err
 	}
 	status := reap(cmd.Process.Pid, signals)
-	_ = sock.send(message{Type: msgExited, Status: int(status)})
+	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.counts()})
 	return ExitStatus(status), nil
 }
 
@@ -210,17 +211,18 @@ func dieWithParent(sock syncSocket) error {
 // payloadCommand prepares the payload: nested user and mount namespaces
 // (mapped per the Spec), its ids, a new session, and only fds 0-2. It
 // starts as the payload stage (payload_linux.go), which confines itself
-// and execs the payload; report is the read end of the stage's pipe.
-func payloadCommand(spec *Spec) (cmd *exec.Cmd, report *os.File, err error) {
+// and execs the payload; report is init's end of the stage's socket.
+func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 	p := spec.Process
 	env, err := stageEnv(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
 	if err != nil {
-		return nil, nil, err
+		return nil, report, err
 	}
-	report, w, err := os.Pipe()
+	r, w, err := newSocketPair()
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the payload stage's pipe: %w", err)
+		return nil, report, fmt.Errorf("creating the payload stage's socket: %w", err)
 	}
+	report = syncSocket{r}
 	cmd = &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       p.Args,
@@ -246,22 +248,30 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report *os.File, err error) {
 // startPayload starts the payload stage and waits until it has exec'd the
 // payload. A payload that cannot be exec'd ends init with 126 or 127, as
 // podman does; a stage that cannot confine it is a setup error.
-func startPayload(cmd *exec.Cmd, report *os.File, name string, sock syncSocket) error {
+func startPayload(cmd *exec.Cmd, report syncSocket, d *denials, name string, sock syncSocket) error {
 	err := cmd.Start()
 	cmd.ExtraFiles[0].Close()
+	if errors.Is(err, unix.ENOENT) {
+		// The stage is this binary, exec'd inside the sandbox's root: a
+		// dynamically linked build finds no loader in an image without one.
+		return &SetupError{
+			Msg: fmt.Sprintf("starting the payload stage (this binary, run inside the sandbox's root): %v", err),
+			Fix: "build sandbox statically: CGO_ENABLED=0 go build ./cmd/sandbox (make build does)",
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("starting the payload stage: %w", err)
 	}
-	f, err := waitPayloadExec(report)
+	m, err := waitPayloadExec(report, d)
 	switch {
 	case err != nil:
 		return err
-	case f == nil:
+	case m == nil:
 		return nil
-	case f.Setup != "":
-		return fmt.Errorf("confining the payload: %s", f.Setup)
+	case m.Type != msgExecError:
+		return fmt.Errorf("confining the payload: %s", m.Error)
 	}
-	code, msg := execFailure(name, syscall.Errno(f.Errno))
+	code, msg := execFailure(name, syscall.Errno(m.Code))
 	_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
 	os.Exit(code)
 	return nil

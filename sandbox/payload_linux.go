@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,7 @@ import (
 const (
 	payloadStage  = "payload"
 	payloadEnv    = "_SANDBOX_PAYLOAD" // the confinement, JSON
-	payloadErrFD  = 3                  // CLOEXEC pipe back to init: EOF means exec worked
+	payloadErrFD  = 3                  // CLOEXEC socket back to init: EOF means exec worked
 	payloadPolicy = "payload policy"
 )
 
@@ -42,12 +43,6 @@ type Confinement struct {
 	Landlock *landlock.Options `json:"landlock,omitempty"`
 }
 
-// stageFailure is what the stage reports to init before it exits.
-type stageFailure struct {
-	Errno int    `json:"errno,omitempty"` // the payload's exec failed
-	Setup string `json:"setup,omitempty"` // confining it failed
-}
-
 // confinement derives the stage's work from the Spec.
 func confinement(spec *Spec, path string) Confinement {
 	c := Confinement{Path: path}
@@ -58,7 +53,7 @@ func confinement(spec *Spec, path string) Confinement {
 		c.Landlock = &landlock.Options{Writable: writablePaths(spec.Mounts)}
 	}
 	if spec.Security.Seccomp != "off" {
-		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls}
+		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls, Notify: true}
 	}
 	if spec.Network == NetProxy && c.Landlock != nil {
 		// The proxy's two listeners are all a payload in mode proxy may
@@ -96,12 +91,12 @@ func stageEnv(c Confinement, env []string) ([]string, error) {
 }
 
 // runPayloadStage is the stage's story; it never returns. Must be called
-// with the OS thread locked: Landlock and the keyring apply to the calling
-// thread, which is the one that execs.
+// with the OS thread locked: Landlock, the keyring and (with a listener)
+// the filter apply to the calling thread, which is the one that execs.
 func runPayloadStage() {
-	report := os.NewFile(payloadErrFD, "payload-report")
-	fail := func(f stageFailure) {
-		_ = json.NewEncoder(report).Encode(f)
+	report := syncSocket{os.NewFile(payloadErrFD, "payload-report")}
+	fail := func(m message) {
+		_ = report.send(m)
 		os.Exit(ExitSetup)
 	}
 	// Until the exec, /proc/PID/exe of this process is the sandbox binary:
@@ -109,68 +104,116 @@ func runPayloadStage() {
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	var c Confinement
 	if err := json.Unmarshal([]byte(os.Getenv(payloadEnv)), &c); err != nil {
-		fail(stageFailure{Setup: fmt.Sprintf("reading the %s: %v", payloadPolicy, err)})
+		fail(message{Type: msgError, Error: fmt.Sprintf("reading the %s: %v", payloadPolicy, err)})
 	}
 	if err := unix.CloseRange(payloadErrFD, payloadErrFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		fail(stageFailure{Setup: os.NewSyscallError("close_range", err).Error()})
+		fail(message{Type: msgError, Error: os.NewSyscallError("close_range", err).Error()})
 	}
-	if err := confine(c); err != nil {
-		fail(stageFailure{Setup: err.Error()})
+	listener, err := confine(c)
+	if err != nil {
+		fail(message{Type: msgError, Error: err.Error()})
+	}
+	if listener != nil {
+		if err := report.send(message{Type: msgSeccompListener}, int(listener.Fd())); err != nil {
+			fail(message{Type: msgError, Error: err.Error()})
+		}
+		listener.Close()
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, InitEnv+"=") || strings.HasPrefix(kv, payloadEnv+"=")
 	})
-	err := unix.Exec(c.Path, os.Args, env)
+	err = unix.Exec(c.Path, os.Args, env)
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		errno = unix.EINVAL
 	}
-	fail(stageFailure{Errno: int(errno)})
+	fail(message{Type: msgExecError, Code: int(errno)})
 }
 
 // confine applies, in order: a session keyring of the payload's own, then
-// Landlock, then the seccomp filter (last: it denies keyctl).
-func confine(c Confinement) error {
+// Landlock, then the seccomp filter (last: it denies keyctl). It returns
+// the filter's listener, if it has one.
+func confine(c Confinement) (*os.File, error) {
 	// The session keyring is inherited from the user's login and is not
 	// namespaced: join a new anonymous one, so that even a profile that
 	// allows the key calls reaches none of the host's keys.
 	// (NULL, not "": a name would join the existing keyring of that name.)
 	if _, _, errno := unix.RawSyscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); errno != 0 && errno != unix.ENOSYS {
-		return fmt.Errorf("joining a new session keyring: %w", os.NewSyscallError("keyctl", errno))
+		return nil, fmt.Errorf("joining a new session keyring: %w", os.NewSyscallError("keyctl", errno))
 	}
 	if c.Landlock != nil {
 		if _, err := landlock.Restrict(*c.Landlock); err != nil && !errors.Is(err, landlock.ErrUnsupported) {
-			return fmt.Errorf("applying Landlock: %w", err)
+			return nil, fmt.Errorf("applying Landlock: %w", err)
 		}
 	}
 	if c.Seccomp == nil {
-		return nil
-	}
-	prog, err := seccomp.Compile(seccomp.Policy(*c.Seccomp), seccomp.Native)
-	if err != nil {
-		return err
-	}
-	if err := seccomp.Install(prog); err != nil {
-		return fmt.Errorf("installing the seccomp filter: %w", err)
-	}
-	return nil
-}
-
-// waitPayloadExec reads the stage's report: EOF means the payload's exec
-// succeeded (the pipe is close-on-exec).
-func waitPayloadExec(r io.Reader) (*stageFailure, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("reading the payload stage's report: %w", err)
-	}
-	if len(data) == 0 {
 		return nil, nil
 	}
-	var f stageFailure
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("reading the payload stage's report %q: %w", data, err)
+	rules := seccomp.Policy(*c.Seccomp)
+	if c.Seccomp.Notify {
+		// Denied calls go to init, which counts them for the run's summary
+		// and fails them with EPERM. Only denied calls pay for the round
+		// trip; a kernel without user notification (before 5.0) refuses
+		// the flag, and gets the plain filter.
+		prog, err := seccomp.CompileNotify(rules, seccomp.Native)
+		if err != nil {
+			return nil, err
+		}
+		if l, err := seccomp.InstallNotify(prog); err == nil {
+			return l, nil
+		}
 	}
-	return &f, nil
+	prog, err := seccomp.Compile(rules, seccomp.Native)
+	if err != nil {
+		return nil, err
+	}
+	if err := seccomp.Install(prog); err != nil {
+		return nil, fmt.Errorf("installing the seccomp filter: %w", err)
+	}
+	return nil, nil
+}
+
+// denials counts the calls the filter denied, by name.
+type denials struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (d *denials) add(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n == nil {
+		d.n = map[string]int{}
+	}
+	d.n[name]++
+}
+
+func (d *denials) counts() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.n)
+}
+
+// waitPayloadExec reads the stage's reports until EOF, which means the
+// payload's exec succeeded (the socket is close-on-exec). The filter's
+// listener is served on the way, counting into d.
+func waitPayloadExec(report syncSocket, d *denials) (*message, error) {
+	for {
+		m, files, err := report.recv()
+		if err != nil {
+			return nil, fmt.Errorf("reading the payload stage's report: %w", err)
+		}
+		switch m.Type {
+		case "":
+			return nil, nil
+		case msgSeccompListener:
+			if len(files) == 1 {
+				go seccomp.Serve(files[0], d.add)
+			}
+		default:
+			return &m, nil
+		}
+	}
 }
 
 // proxyPorts are the ports of the proxy's listeners inside.

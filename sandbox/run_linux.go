@@ -59,6 +59,9 @@ type Result struct {
 	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
 	// Security is the kernel confinement the payload ran under.
 	Security *SecurityReport `json:"security,omitempty"`
+	// SyscallsDenied counts the system calls the seccomp filter denied,
+	// by name.
+	SyscallsDenied map[string]int `json:"syscalls_denied,omitempty"`
 }
 
 // NetOptions are the network's parent-side parts.
@@ -248,6 +251,9 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
 		case m := <-msgs:
+			if m.msg.Type == msgExited {
+				res.SyscallsDenied = m.msg.Denied
+			}
 			code, done, err := r.handle(m)
 			if done && err != nil && res.TimedOut {
 				// The timeout ended the run before the payload started

@@ -19,6 +19,7 @@ const (
 	retAllow = 0x7fff0000 // SECCOMP_RET_ALLOW
 	retErrno = 0x00050000 // SECCOMP_RET_ERRNO | errno
 	retKill  = 0x80000000 // SECCOMP_RET_KILL_PROCESS
+	retNotif = 0x7fc00000 // SECCOMP_RET_USER_NOTIF
 	errEPERM = 1
 	errENOSY = 38
 )
@@ -40,6 +41,16 @@ type Arch struct {
 // another architecture (a 32-bit compat binary: its numbers differ, so the
 // table cannot apply) kill the process; calls no rule matches are allowed.
 func Compile(rules []Rule, arch Arch) ([]bpf.RawInstruction, error) {
+	return compile(rules, arch, false)
+}
+
+// CompileNotify is Compile with the calls that Deny matches sent to the
+// filter's listener (see Serve) rather than failed in the kernel.
+func CompileNotify(rules []Rule, arch Arch) ([]bpf.RawInstruction, error) {
+	return compile(rules, arch, true)
+}
+
+func compile(rules []Rule, arch Arch, notify bool) ([]bpf.RawInstruction, error) {
 	prog := []bpf.Instruction{
 		bpf.LoadAbsolute{Off: offArch, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: arch.Audit, SkipTrue: 1},
@@ -67,7 +78,7 @@ func Compile(rules []Rule, arch Arch) ([]bpf.RawInstruction, error) {
 	for _, name := range order {
 		var block []bpf.Instruction
 		for _, r := range bySyscall[name] {
-			block = append(block, compileRule(r)...)
+			block = append(block, compileRule(r, notify)...)
 		}
 		// The block ends in a return: a call of this syscall that no rule
 		// matched is allowed, and no later block needs the number again.
@@ -88,8 +99,11 @@ func Compile(rules []Rule, arch Arch) ([]bpf.RawInstruction, error) {
 
 // compileRule is the rule's conditions, each a load of the argument's low
 // word and a jump past the rule when it does not hold, then its return.
-func compileRule(r Rule) []bpf.Instruction {
+func compileRule(r Rule, notify bool) []bpf.Instruction {
 	ret := bpf.RetConstant{Val: retErrno | errEPERM}
+	if notify {
+		ret.Val = retNotif
+	}
 	if r.Action == NoSys {
 		ret.Val = retErrno | errENOSY
 	}

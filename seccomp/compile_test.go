@@ -97,6 +97,29 @@ func TestCompile(t *testing.T) {
 	}
 }
 
+// With Notify, the calls Deny matches go to the listener; ENOSYS answers
+// and allowed calls stay in the kernel.
+func TestCompileNotify(t *testing.T) {
+	prog, err := CompileNotify(Policy(Options{}), testArch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		c    call
+		want uint32
+	}{
+		{call{nr: numbers["bpf"]}, retNotif},
+		{call{nr: numbers["ioctl"], args: [6]uint64{0, 1<<32 | tiocsti}}, retNotif},
+		{call{nr: numbers["clone3"]}, retErrno | errENOSY},
+		{call{nr: numbers["ioctl"], args: [6]uint64{0, 0x5401}}, retAllow},
+	} {
+		tt.c.arch = testArch.Audit
+		if got := run(t, prog, tt.c); got != tt.want {
+			t.Errorf("filter(%+v) = %#x, want %#x", tt.c, got, tt.want)
+		}
+	}
+}
+
 func TestCheckAllow(t *testing.T) {
 	if err := CheckAllow([]string{"keyctl", "io_uring", "mount"}); err != nil {
 		t.Errorf("CheckAllow: %v", err)

@@ -69,6 +69,10 @@ type Options struct {
 	// Allow are syscall names (or group names) the profile takes out of
 	// the denylist.
 	Allow []string
+	// Notify sends denied calls (those answered EPERM) to a supervisor
+	// through the filter's listener (SECCOMP_RET_USER_NOTIF), which counts
+	// and fails them (Serve), instead of failing them in the kernel.
+	Notify bool `json:"notify,omitempty"`
 }
 
 const (

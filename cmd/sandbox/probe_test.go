@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -112,11 +113,22 @@ var probes = map[string]func() error{
 		return raw(x32|unix.SYS_KEYCTL, unix.KEYCTL_GET_KEYRING_ID, uintptr(uint32(0xfffffffd)), 0) // @s
 	},
 	"x32_getpid": func() error { return raw(x32 | unix.SYS_GETPID) },
+	// A debugger's start: the child stops at its exec, the tracer (this
+	// thread) lets it go on.
 	"ptrace_child": func() error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		cmd := exec.Command("/bin/true")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
 		if err := cmd.Start(); err != nil {
 			return err
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(cmd.Process.Pid, &ws, 0, nil); err != nil {
+			return err
+		}
+		if !ws.Stopped() {
+			return fmt.Errorf("the traced child did not stop: %v", ws)
 		}
 		if err := unix.PtraceCont(cmd.Process.Pid, 0); err != nil {
 			return err

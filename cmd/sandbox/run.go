@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -166,6 +169,9 @@ func (o *runOptions) run(terminal bool) error {
 	if line := proxy.Summary(res.NetworkDenied); line != "" {
 		fmt.Fprintf(os.Stderr, "sandbox: network: %s\n", line)
 	}
+	if line := deniedSummary(res.SyscallsDenied); line != "" {
+		fmt.Fprintf(os.Stderr, "sandbox: seccomp: %s\n", line)
+	}
 	if o.json {
 		summary := struct {
 			*sandbox.Result
@@ -179,4 +185,18 @@ func (o *runOptions) run(terminal bool) error {
 		return &sandbox.ExitError{Code: res.Code}
 	}
 	return nil
+}
+
+// deniedSummary is the end-of-run line for the system calls the filter
+// denied: "denied bpf (1), keyctl (3)", by name.
+func deniedSummary(denied map[string]int) string {
+	if len(denied) == 0 {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(denied))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s (%d)", n, denied[n])
+	}
+	return "denied " + strings.Join(parts, ", ") + "; [security] allow_syscalls in sandbox.toml allows them"
 }

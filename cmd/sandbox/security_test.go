@@ -152,12 +152,7 @@ func TestSessionKeyringPrivate(t *testing.T) {
 		{"[security]\nseccomp = \"off\"\n", "keyring: ENOKEY\n"},
 	} {
 		p.profile(t, tt.profile)
-		cmd := p.command("run", "--", "./probe", "keyring")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", tt.profile, err, out)
-		}
-		if string(out) != tt.want {
+		if out := p.output(t, "run", "--", "./probe", "keyring"); out != tt.want {
 			t.Errorf("profile %q: %q, want %q", tt.profile, out, tt.want)
 		}
 	}
