@@ -72,6 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad seccomp", "[security]\nseccomp = \"strict\"\n", []string{"sandbox.toml:2:1: security.seccomp \"strict\""}, `seccomp = "off"`},
 		{"allow unknown syscall", "[security]\n\nallow_syscalls = [\"keyctl\", \"read\"]\n", []string{"sandbox.toml:3:1: security.allow_syscalls: \"read\" is not denied"}, "io_uring"},
 		{"allow without filter", "[security]\nseccomp = \"off\"\nallow_syscalls = [\"bpf\"]\n", []string{"sandbox.toml:3:1:", "no filter"}, ""},
+		{"seccomp type", "[security]\nseccomp = 3\n", []string{"sandbox.toml:2:1: security.seccomp must be a string"}, ""},
 		{"nested_userns type", "[security]\nnested_userns = \"yes\"\n", []string{"sandbox.toml:2:1: security.nested_userns must be true or false"}, ""},
 	}
 	for _, tt := range tests {

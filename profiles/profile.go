@@ -123,7 +123,7 @@ type Step struct {
 // Security is the [security] table.
 type Security struct {
 	// Seccomp is "default" (the default system-call filter) or "off".
-	Seccomp string `toml:"seccomp" json:"seccomp"`
+	Seccomp SeccompMode `toml:"seccomp" json:"seccomp"`
 	// AllowSyscalls take syscalls (or groups, e.g. "keyring") out of the
 	// default filter's denylist.
 	AllowSyscalls []string `toml:"allow_syscalls,omitempty" json:"allow_syscalls,omitempty"`
@@ -131,6 +131,18 @@ type Security struct {
 	// bwrap inside); false denies them.
 	NestedUserns bool `toml:"nested_userns" json:"nested_userns"`
 }
+
+// SeccompMode is [security] seccomp.
+type SeccompMode string
+
+// The seccomp modes.
+const (
+	SeccompDefault SeccompMode = "default"
+	SeccompOff     SeccompMode = "off"
+)
+
+// Valid reports whether m is one of the modes.
+func (m SeccompMode) Valid() bool { return m == SeccompDefault || m == SeccompOff }
 
 // Network is the [network] table.
 type Network struct {

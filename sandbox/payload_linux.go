@@ -17,6 +17,7 @@ import (
 
 	"sandbox/landlock"
 	"sandbox/mounts"
+	"sandbox/profiles"
 	"sandbox/seccomp"
 )
 
@@ -52,7 +53,7 @@ func confinement(spec *Spec, path string) Confinement {
 	if !spec.Security.NestedUserns {
 		c.Landlock = &landlock.Options{Writable: writablePaths(spec.Mounts)}
 	}
-	if spec.Security.Seccomp != "off" {
+	if spec.Security.Seccomp != profiles.SeccompOff {
 		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls, Notify: true}
 	}
 	if spec.Network == NetProxy && c.Landlock != nil {

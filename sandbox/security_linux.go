@@ -13,7 +13,7 @@ import (
 // words for `profile show`, `doctor` and the summary of `run --json`.
 type SecurityReport struct {
 	// Seccomp is "default" or "off".
-	Seccomp string `json:"seccomp"`
+	Seccomp profiles.SeccompMode `json:"seccomp"`
 	// Denied are the groups of system calls the filter denies.
 	Denied []string `json:"seccomp_denied,omitempty"`
 	// NestedUserns: the payload may create user namespaces.
@@ -29,7 +29,7 @@ type SecurityReport struct {
 // network mode gets on this kernel.
 func Security(s profiles.Security, user, network string) SecurityReport {
 	r := SecurityReport{Seccomp: s.Seccomp, NestedUserns: s.NestedUserns}
-	if s.Seccomp != "off" {
+	if s.Seccomp != profiles.SeccompOff {
 		r.Denied = seccomp.Denied(seccomp.Policy(seccomp.Options{Root: user == "root", NestedUserns: s.NestedUserns, Allow: s.AllowSyscalls}))
 	}
 	abi, err := landlock.ABI()
@@ -54,7 +54,7 @@ func Security(s profiles.Security, user, network string) SecurityReport {
 // Lines are the report as text, one line each for seccomp and Landlock.
 func (r SecurityReport) Lines() []string {
 	sc := "seccomp: off (every system call reaches the kernel)"
-	if r.Seccomp != "off" {
+	if r.Seccomp != profiles.SeccompOff {
 		sc = "seccomp: default filter denies " + strings.Join(r.Denied, ", ")
 	}
 	if r.NestedUserns {
