@@ -28,10 +28,10 @@ import (
 // itself: the filter denies the clone(CLONE_NEWUSER) that makes the
 // payload's namespace.
 const (
-	payloadStage  = "payload"
-	payloadEnv    = "_SANDBOX_PAYLOAD" // the confinement, JSON
-	payloadErrFD  = 3                  // CLOEXEC socket back to init: EOF means exec worked
-	payloadPolicy = "payload policy"
+	payloadStage    = "payload"
+	payloadEnv      = "_SANDBOX_PAYLOAD" // the confinement, JSON
+	payloadReportFD = 3                  // CLOEXEC socket back to init: EOF means exec worked
+	payloadPolicy   = "payload policy"
 )
 
 // Confinement is what the payload stage applies before its exec.
@@ -95,7 +95,7 @@ func stageEnv(c Confinement, env []string) ([]string, error) {
 // with the OS thread locked: Landlock, the keyring and (with a listener)
 // the filter apply to the calling thread, which is the one that execs.
 func runPayloadStage() {
-	report := syncSocket{os.NewFile(payloadErrFD, "payload-report")}
+	report := syncSocket{os.NewFile(payloadReportFD, "payload-report")}
 	fail := func(m message) {
 		_ = report.send(m)
 		os.Exit(ExitSetup)
@@ -107,7 +107,7 @@ func runPayloadStage() {
 	if err := json.Unmarshal([]byte(os.Getenv(payloadEnv)), &c); err != nil {
 		fail(message{Type: msgError, Error: fmt.Sprintf("reading the %s: %v", payloadPolicy, err)})
 	}
-	if err := unix.CloseRange(payloadErrFD, payloadErrFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := unix.CloseRange(payloadReportFD, payloadReportFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		fail(message{Type: msgError, Error: os.NewSyscallError("close_range", err).Error()})
 	}
 	listener, err := confine(c)
