@@ -75,6 +75,7 @@ func TestCompile(t *testing.T) {
 		{"personality high bits", Options{}, call{nr: nr("personality"), args: [6]uint64{1<<32 | 0x0400000}}, eperm},
 		{"mount as self", Options{}, call{nr: nr("mount")}, eperm},
 		{"mount as root", Options{Root: true}, call{nr: nr("mount")}, retAllow},
+		{"mount nested", Options{NestedUserns: true}, call{nr: nr("pivot_root")}, retAllow},
 		{"fsopen as root", Options{Root: true}, call{nr: nr("fsopen")}, eperm},
 		{"x32 keyctl", Options{}, call{nr: 0x40000000 | 250}, enosys},
 		{"x32 read", Options{}, call{nr: 0x40000000}, enosys},

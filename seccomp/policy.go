@@ -118,8 +118,9 @@ var table = []Rule{
 	{Syscall: "ioctl", Group: "tioclinux", When: []Cond{{Arg: 1, Op: Equal, Value: tioclinux}}},
 }
 
-// selfOnly are denied for user = "self" only: a payload that is not root
-// inside has no use for them, and root may mount in its own namespace.
+// selfOnly are denied for user = "self" only, without nested_userns: a
+// payload that is not root inside has no use for them, root may mount in
+// its own namespace, and a nested one mounts in the namespaces it makes.
 var selfOnly = []Rule{
 	{Syscall: "mount", Group: "mount"},
 	{Syscall: "umount2", Group: "mount"},
@@ -138,7 +139,8 @@ var userns = []Rule{
 // Policy returns the rules of the default policy for opts, in table order.
 func Policy(opts Options) []Rule {
 	rules := slices.Clone(table)
-	if !opts.Root {
+	// A payload that nests user namespaces mounts in them (bwrap, podman).
+	if !opts.Root && !opts.NestedUserns {
 		rules = append(rules, selfOnly...)
 	}
 	if !opts.NestedUserns {

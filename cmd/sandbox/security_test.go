@@ -169,6 +169,12 @@ func TestNestedUserns(t *testing.T) {
 	if out := p.output(t, "run", "--", "unshare", "-Ur", "id", "-u"); out != "0\n" {
 		t.Errorf("unshare -Ur id -u with nested_userns = true: %q, want 0", out)
 	}
+	// bwrap mounts in the namespaces it makes (not proc: the kernel
+	// refuses a new proc where the sandbox's /proc has masks over it).
+	testenv.Require(t, testenv.Tool("bwrap"))
+	if out := p.output(t, "run", "--", "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-user", "echo", "bwrap-ok"); out != "bwrap-ok\n" {
+		t.Errorf("bwrap with nested_userns = true: %q", out)
+	}
 }
 
 // In network mode proxy, TCP connections reach the proxy only (Landlock
