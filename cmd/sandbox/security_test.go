@@ -199,11 +199,11 @@ for port in (srv.getsockname()[1], 3128):
 }
 
 // What builds and tests use keeps working under the filter and Landlock:
-// go build and go test, pytest, git, strace and gdb of a child.
+// go build and go test, pytest, git, strace and gdb of a child, npm test.
 func TestWorkloadsUnderFilter(t *testing.T) {
 	// The toolchain that built this test (the test user's PATH may lack it).
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	testenv.Require(t, testenv.Tool(goBin), testenv.Tool("git"), testenv.Tool("strace"), testenv.Tool("gdb"), testenv.Tool("/usr/bin/python3"))
+	testenv.Require(t, testenv.Tool(goBin), testenv.Tool("git"), testenv.Tool("strace"), testenv.Tool("gdb"), testenv.Tool("/usr/bin/python3"), testenv.Tool("npm"))
 	p := newProject(t)
 	files := map[string]string{
 		"go.mod":         "module example.com/m\n\ngo 1.22\n",
@@ -211,6 +211,16 @@ func TestWorkloadsUnderFilter(t *testing.T) {
 		"m_test.go":      "package m\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n",
 		"cmd/hi/main.go": "package main\n\nimport (\n\t\"os\"\n\t\"os/exec\"\n)\n\nfunc main() {\n\tout, _ := exec.Command(\"echo\", \"child\").Output()\n\tos.Stdout.Write(out)\n}\n",
 		"test_py.py":     "def test_add():\n    assert 1 + 2 == 3\n",
+		"package.json":   `{"name": "m", "version": "1.0.0", "scripts": {"test": "node test.js"}}`,
+		// libuv tries io_uring for file operations and falls back on EPERM.
+		"test.js": `const fs = require("fs/promises"), cp = require("child_process");
+(async () => {
+  await fs.writeFile("/tmp/n.txt", "data");
+  if ((await fs.readFile("/tmp/n.txt", "utf8")) !== "data") process.exit(1);
+  if (cp.spawnSync("echo", ["x"]).stdout.toString() !== "x\n") process.exit(2);
+  console.log("node-ok");
+})();
+`,
 	}
 	for name, content := range files {
 		path := filepath.Join(p.dir, name)
@@ -230,6 +240,7 @@ $GO test -count=1 . 2>&1 | grep -q '^ok' && echo go-test-ok
 git init -q /tmp/repo && cd /tmp/repo && echo x > f && git add f && git -c user.name=t -c user.email=t@example.com commit -qm x && git log --oneline | grep -q x && echo git-ok
 strace -f -o /dev/null /bin/true && echo strace-ok
 gdb -batch -ex run --args /bin/true 2>&1 | grep -q 'exited normally' && echo gdb-ok
+cd "$OLDPWD" && npm_config_update_notifier=false npm test --silent
 `
 	// A build cache that outlives the test: a cold one costs minutes.
 	cache, err := os.UserCacheDir()
@@ -241,7 +252,7 @@ gdb -batch -ex run --args /bin/true 2>&1 | grep -q 'exited normally' && echo gdb
 		t.Fatal(err)
 	}
 	out := p.output(t, "run", "--mount", cache+":/tmp/gocache", "--", "sh", "-c", script)
-	for _, want := range []string{"child", "go-test-ok", "pytest-ok", "git-ok", "strace-ok", "gdb-ok"} {
+	for _, want := range []string{"child", "go-test-ok", "pytest-ok", "git-ok", "strace-ok", "gdb-ok", "node-ok"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%s missing from the workload's output:\n%s", want, out)
 		}
