@@ -24,6 +24,7 @@ func main() {
 	netRounds := flag.Int("net-rounds", 3, "rounds of the network benchmark (0: skip it)")
 	debian := flag.String("debian-oci", "", "the Debian minbase OCI layout (scripts/test-images.sh) for the image benchmark; empty: skip it")
 	imageRounds := flag.Int("image-rounds", 5, "rounds of the pull benchmark")
+	seccompRounds := flag.Int("seccomp-loop-rounds", 5, "rounds of the seccomp syscall-loop benchmark (0: skip the seccomp benchmark)")
 	flag.Parse()
 
 	project, err := os.MkdirTemp("", "sandbox-bench-")
@@ -55,6 +56,11 @@ func main() {
 	for j, v := range variants {
 		m := median(times[j])
 		fmt.Printf("  %-16s median %6.2f ms   p90 %6.2f ms   %5.2fx bwrap\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
+	}
+	if *seccompRounds > 0 {
+		if err := seccompBench(*sandbox, *rounds, *seccompRounds); err != nil {
+			fatal(err)
+		}
 	}
 	if *netRounds > 0 {
 		if err := networkBench(*sandbox, *netRounds); err != nil {

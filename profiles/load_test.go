@@ -69,6 +69,11 @@ func TestParseErrors(t *testing.T) {
 		{"ports without slirp", "[network]\nports = [\"8080:80\"]\n", []string{"sandbox.toml:2:1: network.ports in mode \"none\""}, "slirp"},
 		{"bad host", "[network]\nmode = \"proxy\"\n[network.hosts]\n\"a.test\" = \"nope\"\n", []string{"sandbox.toml:4:1: network.hosts"}, ""},
 		{"tmpfs with source", "[[mount]]\ntype = \"tmpfs\"\nsource = \"/a\"\ntarget = \"/x\"\n", []string{"sandbox.toml:3:1:", "takes no source"}, ""},
+		{"bad seccomp", "[security]\nseccomp = \"strict\"\n", []string{"sandbox.toml:2:1: security.seccomp \"strict\""}, `seccomp = "off"`},
+		{"allow unknown syscall", "[security]\n\nallow_syscalls = [\"keyctl\", \"read\"]\n", []string{"sandbox.toml:3:1: security.allow_syscalls: \"read\" is not denied"}, "io_uring"},
+		{"allow without filter", "[security]\nseccomp = \"off\"\nallow_syscalls = [\"bpf\"]\n", []string{"sandbox.toml:3:1:", "no filter"}, ""},
+		{"seccomp type", "[security]\nseccomp = 3\n", []string{"sandbox.toml:2:1: security.seccomp must be a string"}, ""},
+		{"nested_userns type", "[security]\nnested_userns = \"yes\"\n", []string{"sandbox.toml:2:1: security.nested_userns must be true or false"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,6 +50,8 @@ type Profile struct {
 	Protect Protect `toml:"protect" json:"protect"`
 	// Tmpfs sizes the sandbox's own /tmp, /dev/shm and /run.
 	Tmpfs TmpfsSizes `toml:"tmpfs" json:"tmpfs"`
+	// Security is the [security] table: the kernel surface the payload gets.
+	Security Security `toml:"security" json:"security"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -127,6 +129,30 @@ type Step struct {
 	Line int `toml:"-" json:"line,omitempty"`
 }
 
+// Security is the [security] table.
+type Security struct {
+	// Seccomp is "default" (the default system-call filter) or "off".
+	Seccomp SeccompMode `toml:"seccomp" json:"seccomp"`
+	// AllowSyscalls take syscalls (or groups, e.g. "keyring") out of the
+	// default filter's denylist.
+	AllowSyscalls []string `toml:"allow_syscalls,omitempty" json:"allow_syscalls,omitempty"`
+	// NestedUserns lets the payload create user namespaces (podman or
+	// bwrap inside); false denies them.
+	NestedUserns bool `toml:"nested_userns" json:"nested_userns"`
+}
+
+// SeccompMode is [security] seccomp.
+type SeccompMode string
+
+// The seccomp modes.
+const (
+	SeccompDefault SeccompMode = "default"
+	SeccompOff     SeccompMode = "off"
+)
+
+// Valid reports whether m is one of the modes.
+func (m SeccompMode) Valid() bool { return m == SeccompDefault || m == SeccompOff }
+
 // Network is the [network] table.
 type Network struct {
 	// Mode is "none" (loopback only), "slirp" (own address, route and DNS
@@ -178,5 +204,6 @@ func (p *Profile) Clone() *Profile {
 	c.Setup = append([]Step(nil), p.Setup...)
 	c.Protect.Paths = append([]string(nil), p.Protect.Paths...)
 	c.Cache.Shared = append([]string(nil), p.Cache.Shared...)
+	c.Security.AllowSyscalls = append([]string(nil), p.Security.AllowSyscalls...)
 	return &c
 }

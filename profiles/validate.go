@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"sandbox/seccomp"
 )
 
 // Compiled on first use: sandbox init runs this binary too, and every
@@ -125,6 +126,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	p.Protect.validate(bad)
 	p.Tmpfs.validate(bad)
 	p.Cache.validate(bad)
+	p.Security.validate(bad)
 	return errs.orNil()
 }
 
@@ -194,5 +196,18 @@ func (n Network) validate(bad func(path []string, hint, format string, args ...a
 		if net.ParseIP(ip) == nil || !hostname().MatchString(name) {
 			bad([]string{"network", "hosts", name}, `write "name" = "IP address"`, "network.hosts: %q = %q is not a hostname and an IP address", name, ip)
 		}
+	}
+}
+
+// validate checks the [security] table.
+func (s Security) validate(bad func(path []string, hint, format string, args ...any)) {
+	if !s.Seccomp.Valid() {
+		bad([]string{"security", "seccomp"}, `write seccomp = "default" or seccomp = "off"`, "security.seccomp %q is not one of \"default\", \"off\"", s.Seccomp)
+	}
+	if err := seccomp.CheckAllow(s.AllowSyscalls); err != nil {
+		bad([]string{"security", "allow_syscalls"}, "name syscalls or groups the default filter denies: "+strings.Join(seccomp.Allowable(), ", "), "security.allow_syscalls: %v", err)
+	}
+	if len(s.AllowSyscalls) > 0 && s.Seccomp == SeccompOff {
+		bad([]string{"security", "allow_syscalls"}, `remove allow_syscalls, or write seccomp = "default"`, "security.allow_syscalls with seccomp = \"off\": there is no filter to allow them in")
 	}
 }

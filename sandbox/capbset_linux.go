@@ -3,10 +3,6 @@ package sandbox
 import (
 	"errors"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,42 +11,9 @@ import (
 // it; OCI runtime-tools flags a full one). Init cannot do it for the
 // payload: the kernel gives every new user namespace a full bounding set
 // (set_cred_user_ns), and the payload's nested namespace is made by the
-// clone that starts it. So the payload starts as this binary again, stage
-// "payload", which empties the set inside that namespace and then execs
-// the command. Its argv is [argv0, PATH, ARG0, ARG1, ...]; fd 3 is a pipe
-// that stays open across a successful exec of the command (CLOEXEC) and
-// otherwise carries the exec's errno back to init.
-
-// payloadStage is the stage that execs the payload; it never returns.
-func payloadStage() {
-	unix.CloseOnExec(payloadErrFD)
-	if len(os.Args) < 3 {
-		os.Exit(ExitSetup)
-	}
-	env := make([]string, 0, len(os.Environ()))
-	for _, kv := range os.Environ() {
-		if len(kv) < len(InitEnv)+1 || kv[:len(InitEnv)+1] != InitEnv+"=" {
-			env = append(env, kv)
-		}
-	}
-	err := dropCapabilities(os.Getuid() == 0)
-	switch {
-	case err != nil:
-	case !strings.Contains(os.Args[1], "/"):
-		err = unix.ENOENT // lookPath found nothing in PATH
-	default:
-		err = unix.Exec(os.Args[1], os.Args[2:], env)
-	}
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		errno = unix.EPERM
-	}
-	os.NewFile(payloadErrFD, "exec-error").WriteString(strconv.Itoa(int(errno)))
-	os.Exit(ExitCannotExec)
-}
-
-// payloadErrFD is where the payload stage reports a failed exec.
-const payloadErrFD = 3
+// clone that starts it. So the payload stage (payload_linux.go) empties
+// it inside that namespace before it execs the command; init starts the
+// stage with CAP_SETPCAP ambient, so that a payload user other than 0 may.
 
 // dropCapabilities empties the bounding set. uid 0 keeps its capabilities
 // in the nested namespace (root's exec gains the inheritable set, which is
@@ -86,28 +49,4 @@ func dropCapabilities(root bool) error {
 		return os.NewSyscallError("capset", err)
 	}
 	return nil
-}
-
-// startPayload starts cmd (from payloadCommand) and waits until the
-// payload stage has exec'd the command, returning the exec's error.
-func startPayload(cmd *exec.Cmd) error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cmd.ExtraFiles = []*os.File{w}
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return err
-	}
-	b := make([]byte, 16)
-	n, _ := r.Read(b)
-	if n == 0 {
-		return nil // EOF: the exec closed the pipe
-	}
-	errno, _ := strconv.Atoi(string(b[:n]))
-	_ = cmd.Wait()
-	return &os.PathError{Op: "exec", Path: cmd.Args[2], Err: syscall.Errno(errno)}
 }

@@ -15,7 +15,9 @@
 //	                                         no_new_privs, PTY (master
 //	                          <------------- "console" + fd, SCM_RIGHTS)
 //	                                         clone NEWUSER|NEWNS (nested
-//	                                         map), setsid, exec payload
+//	                                         map), setsid, exec the payload
+//	                                         stage: keyring, Landlock,
+//	                                         seccomp, exec payload
 //	                          <------------- "started" | "exec-error" | "error"
 //	forward signals, copy the PTY            stay pid 1: forward signals,
 //	                                         reap orphans

@@ -5,14 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/landlock"
+	"sandbox/seccomp"
 	"sandbox/slirp"
 	"sandbox/userns"
 )
@@ -187,23 +187,25 @@ func checkCgroup() Check {
 }
 
 func checkLandlock() Check {
-	const createRulesetVersion = 1 // LANDLOCK_CREATE_RULESET_VERSION
-	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(nil)), 0, createRulesetVersion)
-	if errno != 0 {
-		return warn("landlock", "Landlock unavailable: "+errno.Error(), "enable CONFIG_SECURITY_LANDLOCK and lsm=landlock,...")
+	abi, err := landlock.ABI()
+	if err != nil {
+		return warn("landlock", "Landlock unavailable ("+err.Error()+"): sandboxes run without it, confined by their mounts and the seccomp filter only", "enable CONFIG_SECURITY_LANDLOCK and add landlock to the lsm= kernel parameter")
 	}
-	return ok("landlock", "Landlock ABI "+strconv.Itoa(int(abi)))
+	detail := fmt.Sprintf("Landlock ABI %d: payloads write only beneath the sandbox's writable mounts", abi)
+	if abi >= 4 {
+		detail += "; in network mode proxy they connect over TCP only to the proxy"
+	} else {
+		detail += "; TCP connections are not restricted (needs ABI 4)"
+	}
+	return ok("landlock", detail)
 }
 
 func checkSeccomp() Check {
-	if _, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0); err != nil {
-		return warn("seccomp", "seccomp unavailable: "+err.Error(), "enable CONFIG_SECCOMP_FILTER")
+	if err := seccomp.Available(); err != nil {
+		return Check{Name: "seccomp", Status: "fail", Detail: "seccomp filters unavailable: " + err.Error() + "; the default profile needs them", Fix: "enable CONFIG_SECCOMP_FILTER, or set [security] seccomp = \"off\" in the profile"}
 	}
-	b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
-	if err != nil {
-		return warn("seccomp", "seccomp filters unavailable", "enable CONFIG_SECCOMP_FILTER")
-	}
-	return ok("seccomp", "filters available: "+strings.TrimSpace(string(b)))
+	denied := seccomp.Denied(seccomp.Policy(seccomp.Options{}))
+	return ok("seccomp", "the default filter ([security] seccomp = \"default\") denies "+strings.Join(denied, ", "))
 }
 
 func openRW(path string) error {

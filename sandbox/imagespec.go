@@ -117,6 +117,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		GIDMap:    userns.Within(nested, o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
 		Network:   string(p.Network.Mode),
+		Security:  p.Security,
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()

@@ -51,12 +51,12 @@ func Init() {
 	switch stage {
 	case "probe":
 		os.Exit(0)
-	case "payload":
-		payloadStage()
 	case "probe-overlay":
 		os.Exit(probeOverlay(os.Args[2:]))
 	case "unpack", "unpack-2":
 		os.Exit(unpackWorker(stage))
+	case payloadStage:
+		runPayloadStage()
 	case "watchdog":
 		if len(os.Args) == 3 {
 			slirp.Watchdog(os.Args[2])
@@ -168,10 +168,12 @@ func initStage2(sock syncSocket) (int, error) {
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, forwardedSignals...)
 	signal.Notify(signals, unix.SIGCHLD)
-	cmd, err := payloadCommand(spec)
+	cmd, report, err := payloadCommand(spec)
 	if err != nil {
 		return 0, err
 	}
+	defer report.f.Close()
+	var denied denials
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
@@ -184,10 +186,8 @@ func initStage2(sock syncSocket) (int, error) {
 		cmd.SysProcAttr.Ctty = 0
 		defer slave.Close()
 	}
-	if err := startPayload(cmd); err != nil {
-		code, msg := execFailure(spec.Process.Args[0], err)
-		_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
-		os.Exit(code)
+	if err := startPayload(cmd, report, &denied, spec.Process.Args[0], sock); err != nil {
+		return 0, err
 	}
 	if master != nil {
 		if err := sock.send(message{Type: msgConsole}, int(master.Fd())); err != nil {
@@ -200,7 +200,7 @@ func initStage2(sock syncSocket) (int, error) {
 		return 0, err
 	}
 	status := reap(cmd.Process.Pid, signals)
-	_ = sock.send(message{Type: msgExited, Status: int(status)})
+	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.counts()})
 	return ExitStatus(status), nil
 }
 
@@ -220,19 +220,28 @@ func dieWithParent(sock syncSocket) error {
 
 // payloadCommand prepares the payload: nested user and mount namespaces
 // (mapped per the Spec), its ids, a new session, and only fds 0-2. It
-// starts as the payload stage (capbset_linux.go), with CAP_SETPCAP kept
-// across the exec (ambient) so that a payload user other than 0 may empty
-// its bounding set; the stage drops it before the command runs.
-func payloadCommand(spec *Spec) (*exec.Cmd, error) {
+// starts as the payload stage (payload_linux.go), which confines itself
+// and execs the payload; report is init's end of the stage's socket.
+func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 	p := spec.Process
-	cmd := &exec.Cmd{
-		Path:   "/proc/self/exe",
-		Args:   append([]string{"sandbox-init", lookPath(p.Args[0], p.Env, p.Cwd)}, p.Args...),
-		Env:    append(p.Env[:len(p.Env):len(p.Env)], InitEnv+"=payload"),
-		Dir:    p.Cwd,
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+	env, err := stageEnv(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
+	if err != nil {
+		return nil, report, err
+	}
+	r, w, err := newSocketPair()
+	if err != nil {
+		return nil, report, fmt.Errorf("creating the payload stage's socket: %w", err)
+	}
+	report = syncSocket{r}
+	cmd = &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       p.Args,
+		Env:        env,
+		ExtraFiles: []*os.File{w},
+		Dir:        p.Cwd,
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 			UidMappings:                sysMaps(spec.UIDMap),
@@ -244,7 +253,39 @@ func payloadCommand(spec *Spec) (*exec.Cmd, error) {
 			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},
 		},
 	}
-	return cmd, nil
+	return cmd, report, nil
+}
+
+// startPayload starts the payload stage and waits until it has exec'd the
+// payload. A payload that cannot be exec'd ends init with 126 or 127, as
+// podman does; a stage that cannot confine it is a setup error.
+func startPayload(cmd *exec.Cmd, report syncSocket, d *denials, name string, sock syncSocket) error {
+	err := cmd.Start()
+	cmd.ExtraFiles[0].Close()
+	if errors.Is(err, unix.ENOENT) {
+		// The stage is this binary, exec'd inside the sandbox's root: a
+		// dynamically linked build finds no loader in an image without one.
+		return &SetupError{
+			Msg: fmt.Sprintf("starting the payload stage (this binary, run inside the sandbox's root): %v", err),
+			Fix: "build sandbox statically: CGO_ENABLED=0 go build ./cmd/sandbox (make build does)",
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("starting the payload stage: %w", err)
+	}
+	m, err := waitPayloadExec(report, d)
+	switch {
+	case err != nil:
+		return err
+	case m == nil:
+		return nil
+	case m.Type != msgExecError:
+		return fmt.Errorf("confining the payload: %s", m.Error)
+	}
+	code, msg := execFailure(name, syscall.Errno(m.Code))
+	_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
+	os.Exit(code)
+	return nil
 }
 
 // lookPath finds name in the payload's PATH, relative to its working

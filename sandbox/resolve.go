@@ -147,6 +147,7 @@ func NewSpec(o Options) (*Spec, error) {
 		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
 		Network:   string(p.Network.Mode),
+		Security:  p.Security,
 	}
 	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
 		spec.Unreachable = hostAddresses()

@@ -59,6 +59,11 @@ type Result struct {
 	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
 	// NetworkLookups are the names looked up in network mode none.
 	NetworkLookups []string `json:"network_lookups,omitempty"`
+	// Security is the kernel confinement the payload ran under.
+	Security *SecurityReport `json:"security,omitempty"`
+	// SyscallsDenied counts the system calls the seccomp filter denied,
+	// by name.
+	SyscallsDenied map[string]int `json:"syscalls_denied,omitempty"`
 }
 
 // NetOptions are the network's parent-side parts.
@@ -74,6 +79,14 @@ type NetOptions struct {
 func Run(o RunOptions) (*Result, error) {
 	start := time.Now()
 	res := &Result{}
+	if o.Spec != nil {
+		user := "self"
+		if o.Spec.Process.UID == 0 {
+			user = "root"
+		}
+		sec := Security(o.Spec.Security, user, o.Spec.Network)
+		res.Security = &sec
+	}
 	if o.Cgroup != nil {
 		defer func() {
 			if err := o.Cgroup.Destroy(); err != nil {
@@ -261,6 +274,9 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
 		case m := <-msgs:
+			if m.msg.Type == msgExited {
+				res.SyscallsDenied = m.msg.Denied
+			}
 			code, done, err := r.handle(m)
 			if done && err != nil && res.TimedOut {
 				// The timeout ended the run before the payload started

@@ -7,6 +7,7 @@ import (
 
 	"sandbox/console"
 	"sandbox/mounts"
+	"sandbox/profiles"
 	"sandbox/userns"
 )
 
@@ -35,6 +36,9 @@ type Spec struct {
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`
+	// Security is the profile's [security] table: the payload's seccomp
+	// filter and whether it may nest user namespaces.
+	Security profiles.Security `json:"security"`
 }
 
 // Process is the payload.

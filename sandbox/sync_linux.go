@@ -19,6 +19,9 @@ const (
 	msgExited    = "exited"     // init: the payload ended; Status
 	msgListeners = "listeners"  // init: the proxy's listening sockets ride along (HTTP, SOCKS5)
 	msgResolver  = "resolver"   // init: the recording resolver's UDP socket rides along (mode none)
+
+	// From the payload stage to init (payload_linux.go).
+	msgSeccompListener = "seccomp-listener" // the filter's listener rides along
 )
 
 // message is one datagram on the SOCK_SEQPACKET sync socket.
@@ -29,6 +32,8 @@ type message struct {
 	Hint   string `json:"hint,omitempty"`
 	Code   int    `json:"code,omitempty"`
 	Status int    `json:"status,omitempty"` // raw wait status
+	// Denied counts the system calls the filter denied, by name (exited).
+	Denied map[string]int `json:"denied,omitempty"`
 }
 
 // maxMessage bounds one datagram; a Spec is a few kilobytes.

@@ -14,6 +14,7 @@ if [ "${1:-run}" = test ]; then
   pkgs+=(python3-pytest nodejs)                   # ecosystem projects under sandbox init's profile (pytest, node --test)
   pkgs+=(docker-registry skopeo umoci busybox-static debootstrap)  # images: a real registry, images made by other tools
   pkgs+=(fuse-overlayfs podman runc)             # the overlay fallback; podman (with runc: crun refuses hybrid cgroups) for the image benchmark and checks
+  pkgs+=(python3-pytest git strace gdb)           # real workloads under the seccomp filter (security tests)
 fi
 
 missing=()

@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
 export CGO_ENABLED=0
+# The OCI runtime-tools runtimetest, run inside a sandbox (built once, cached).
+SANDBOX_TEST_RUNTIMETEST=$(scripts/runtimetest.sh)
+export SANDBOX_TEST_RUNTIMETEST
 
 if [ "$(id -u)" -ne 0 ]; then
   go test -count=1 "$@" ./...

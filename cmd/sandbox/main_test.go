@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	if sandbox.IsInit() {
 		sandbox.Init()
 	}
-	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "hog": hog, "forkbomb": forkbomb, "netns-host": netnsHost})
+	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "probe": probe, "hog": hog, "forkbomb": forkbomb, "netns-host": netnsHost})
 }
 
 // namespaces are the requirements of every test that starts a sandbox.

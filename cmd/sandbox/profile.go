@@ -38,16 +38,18 @@ func newProfileShowCmd() *cobra.Command {
 			}
 			p, notes := asRun(p)
 			out := c.OutOrStdout()
+			sec := sandbox.Security(p.Security, string(p.User), string(p.Network.Mode))
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Source   string            `json:"source"`
-					Project  string            `json:"project"`
-					Warnings []string          `json:"warnings,omitempty"`
-					Grants   []profiles.Grant  `json:"grants,omitempty"`
-					Profile  *profiles.Profile `json:"profile"`
-				}{sourceName(src), src.Project, p.Warnings(), o.grants, p})
+					Source   string                 `json:"source"`
+					Project  string                 `json:"project"`
+					Warnings []string               `json:"warnings,omitempty"`
+					Grants   []profiles.Grant       `json:"grants,omitempty"`
+					Security sandbox.SecurityReport `json:"applies"`
+					Profile  *profiles.Profile      `json:"profile"`
+				}{sourceName(src), src.Project, p.Warnings(), o.grants, sec, p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
 			if fl := changedFlags(c); fl != "" {
@@ -61,6 +63,9 @@ func newProfileShowCmd() *cobra.Command {
 			}
 			for _, g := range o.grants {
 				fmt.Fprintf(out, "# grants: %s\n", g)
+			}
+			for _, l := range sec.Lines() {
+				fmt.Fprintf(out, "# %s\n", l)
 			}
 			return toml.NewEncoder(out).Encode(p)
 		},

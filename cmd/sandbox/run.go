@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -224,6 +226,9 @@ func (o *runOptions) run(terminal bool) error {
 	for _, line := range networkHints(res) {
 		fmt.Fprintf(os.Stderr, "sandbox: %s\n", line)
 	}
+	if line := deniedSummary(res.SyscallsDenied); line != "" {
+		fmt.Fprintf(os.Stderr, "sandbox: seccomp: %s\n", line)
+	}
 	if o.json {
 		summary := struct {
 			*sandbox.Result
@@ -238,4 +243,18 @@ func (o *runOptions) run(terminal bool) error {
 		return &sandbox.ExitError{Code: res.Code}
 	}
 	return nil
+}
+
+// deniedSummary is the end-of-run line for the system calls the filter
+// denied: "denied bpf (1), keyctl (3)", by name.
+func deniedSummary(denied map[string]int) string {
+	if len(denied) == 0 {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(denied))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s (%d)", n, denied[n])
+	}
+	return "denied " + strings.Join(parts, ", ") + "; [security] allow_syscalls in sandbox.toml allows them"
 }

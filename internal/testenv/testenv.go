@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"sandbox/landlock"
 	"sandbox/userns"
 )
 
@@ -153,4 +154,26 @@ var FuseDev = Requirement{"fuse-overlayfs and a /dev/fuse this user can open", s
 		return err
 	}
 	return f.Close()
+})}
+
+// Landlock requires the kernel's Landlock LSM at ABI min or later.
+func Landlock(min int) Requirement {
+	return Requirement{fmt.Sprintf("Landlock ABI %d or later", min), func() error {
+		abi, err := landlock.ABI()
+		if err == nil && abi < min {
+			err = fmt.Errorf("the kernel has ABI %d", abi)
+		}
+		return err
+	}}
+}
+
+// RuntimeTest: the OCI runtime-tools runtimetest binary that
+// scripts/runtimetest.sh builds and names in $SANDBOX_TEST_RUNTIMETEST.
+var RuntimeTest = Requirement{"the OCI runtimetest ($SANDBOX_TEST_RUNTIMETEST, built by scripts/runtimetest.sh; make test does it)", sync.OnceValue(func() error {
+	bin := os.Getenv("SANDBOX_TEST_RUNTIMETEST")
+	if bin == "" {
+		return errors.New("SANDBOX_TEST_RUNTIMETEST is unset")
+	}
+	_, err := exec.LookPath(bin)
+	return err
 })}

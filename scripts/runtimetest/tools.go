@@ -1,0 +1,5 @@
+//go:build tools
+
+package runtimetest
+
+import _ "github.com/opencontainers/runtime-tools/cmd/runtimetest"
