@@ -16,7 +16,7 @@ SANDBOX_TEST_RUNTIMETEST=$(scripts/runtimetest.sh)
 export SANDBOX_TEST_RUNTIMETEST
 
 if [ "$(id -u)" -ne 0 ]; then
-  go test -count=1 "$@" ./...
+  go test -count=1 -timeout 40m "$@" ./...
   # The cgroup v2 VM needs qemu and a kernel cache that root sets up once.
   if command -v qemu-system-x86_64 >/dev/null && [ -d /var/cache/cgroup2-vm ]; then
     exec scripts/test-vm.sh
@@ -45,7 +45,7 @@ if ! runuser -u "$user" -- test -r "$src/go.mod"; then
   chmod -R a+rX "$copy"
   cd "$copy"
 fi
-go test -count=1 -exec "$PWD/scripts/as-test-user" "$@" ./...
+go test -count=1 -timeout 40m -exec "$PWD/scripts/as-test-user" "$@" ./...
 # The single-id fallback as a user without subordinate ids.
 (cd "$src" && scripts/test-nosubid.sh)
 # Real cgroup v2 enforcement, in a throwaway VM (this host is hybrid).
