@@ -17,6 +17,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
+
+	"sandbox/internal/linux"
 )
 
 // UnpackFile unpacks the layer blob req.Blob into the new directory
@@ -266,7 +268,7 @@ func (u *unpacker) openDir(dir string) (int, error) {
 	if dir == "." {
 		return unix.Openat(u.root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
-	return unix.Openat2(u.root, dir, &unix.OpenHow{
+	return linux.Openat2(u.root, dir, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	})
