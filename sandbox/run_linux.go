@@ -237,6 +237,11 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 				continue
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
+		case <-r.term.hungUp():
+			// The user's terminal ended without a SIGHUP reaching us:
+			// end the session as the hang-up would have.
+			_ = unix.Kill(r.pid, unix.SIGHUP)
+			r.term.hangup = nil
 		case m := <-msgs:
 			code, done, err := r.handle(m)
 			if done && err != nil && res.TimedOut {
