@@ -75,6 +75,11 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 }
 
 func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullOptions) (*Image, error) {
+	// What a killed pull left is removed by the next one, before it
+	// writes its own, so a store does not fill up with them between
+	// prunes. A leftover that will not go must not stop pulls: prune
+	// reports it.
+	_ = s.sweepPullTemporaries()
 	// Pulls hold the gc lock shared: prune waits for them, so it never
 	// removes a blob or temporary that a pull is about to use.
 	unlock, err := s.lock("gc", false)

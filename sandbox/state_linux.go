@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/imagestore"
 )
 
 // RuntimeDir is where run state lives: $XDG_RUNTIME_DIR/sandbox, or
@@ -131,7 +133,12 @@ func list(runs string) ([]RunInfo, error) {
 			continue
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-			os.Remove(strings.TrimSuffix(p, ".json") + ".root")
+			// An image run leaves its overlay's mountpoint (root/) in
+			// its scratch directory: the whole tree goes, not only an
+			// empty directory. Its files are the user's (the sandbox's
+			// root maps to the user, and no subordinate id writes
+			// there); read-only directories are opened up on the way.
+			_ = imagestore.InProcess{}.RemoveAll(strings.TrimSuffix(p, ".json") + ".root")
 			os.RemoveAll(filesDir(p))
 			os.Remove(p) // nobody holds it: its run is gone
 			f.Close()
