@@ -152,6 +152,11 @@ func (s *Store) Push(ctx context.Context, ref string, o PushOptions) (*Image, er
 	if err != nil {
 		return nil, &RefError{Ref: ref, Err: err}
 	}
+	// A blob damaged in the store would be refused by the registry as
+	// DIGEST_INVALID, which reads like a network problem: name it first.
+	if err := s.verifyImage(img); err != nil {
+		return nil, &PullError{Ref: img.Ref, Err: err, Push: true}
+	}
 	h, _ := v1.NewHash(img.Digest)
 	li, err := layout.Path(s.Layout()).Image(h)
 	if err != nil {

@@ -138,6 +138,10 @@ func (e *PullError) Hint() string {
 	if errors.As(e.Err, &h) {
 		return h.Hint()
 	}
+	var c *CorruptError
+	if errors.As(e.Err, &c) {
+		return c.Hint()
+	}
 	var te *transportError
 	if errors.As(e.Err, &te) {
 		return te.hint
@@ -238,7 +242,9 @@ func (s *Store) storeImage(img v1.Image, f *blobFetcher, progress func(Progress)
 func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, report func(Progress)) error {
 	dgst := l.Digest.String()
 	if _, err := os.Stat(s.layerPath(diffID)); err == nil {
-		if _, err := os.Stat(s.blobPath(dgst)); err == nil {
+		// Stored means stored whole: a blob of the wrong size (a
+		// truncated or damaged file) is fetched again by writeBlob.
+		if fi, err := os.Stat(s.blobPath(dgst)); err == nil && fi.Size() == l.Size {
 			report(Progress{Layer: dgst, Phase: "exists", Done: l.Size, Total: l.Size})
 			return nil
 		}
@@ -284,7 +290,7 @@ func (s *Store) unpackLayer(blobDigest, mediaType, diffID string) error {
 	_ = u.RemoveAll(tmp)
 	_, err = u.Unpack(UnpackRequest{
 		Blob: s.blobPath(blobDigest), MediaType: mediaType, Dest: tmp, Final: final, DiffID: diffID,
-		Limits: s.opts.Limits, Chown: u.Owners(),
+		Limits: s.opts.Limits, Chown: u.Owners(), Record: s.recordPath(diffID),
 	})
 	if err != nil {
 		if rmErr := u.RemoveAll(tmp); rmErr != nil {

@@ -55,6 +55,11 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != req.DiffID {
 		return res, &HostileError{Msg: fmt.Sprintf("layer content %s does not match its diff_id %s", short(got), short(req.DiffID))}
 	}
+	if req.Record != "" {
+		if err := writeRecord(req.Dest, req.DiffID, req.Record); err != nil {
+			return res, err
+		}
+	}
 	if req.Final != "" {
 		return res, renameDurable(req.Dest, req.Final)
 	}

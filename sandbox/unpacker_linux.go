@@ -48,11 +48,12 @@ func NewUnpacker(m *userns.Mapping) imagestore.Unpacker {
 
 type workerRequest struct {
 	ID      int                        `json:"id"`
-	Op      string                     `json:"op"` // "mapped", "unpack", "remove", "pack", "changes"
+	Op      string                     `json:"op"` // "mapped", "unpack", "remove", "pack", "changes", "apply", "verify"
 	Unpack  *imagestore.UnpackRequest  `json:"unpack,omitempty"`
 	Pack    *imagestore.PackRequest    `json:"pack,omitempty"`
 	Changes *imagestore.ChangesRequest `json:"changes,omitempty"`
 	Apply   *imagestore.ApplyRequest   `json:"apply,omitempty"`
+	Verify  *imagestore.VerifyRequest  `json:"verify,omitempty"`
 	Path    string                     `json:"path,omitempty"`
 }
 
@@ -61,6 +62,7 @@ type workerReply struct {
 	Result imagestore.UnpackResult `json:"result"`
 	Packed imagestore.PackResult   `json:"packed"`
 	List   []imagestore.Change     `json:"changes,omitempty"`
+	Check  imagestore.VerifyResult `json:"check"`
 	Error  string                  `json:"error,omitempty"`
 	// Hostile and Owner carry the typed errors across.
 	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
@@ -93,6 +95,13 @@ func (u *Unpacker) Changes(req imagestore.ChangesRequest) ([]imagestore.Change, 
 func (u *Unpacker) Apply(req imagestore.ApplyRequest) ([]imagestore.Change, error) {
 	r, err := u.call(workerRequest{Op: "apply", Apply: &req})
 	return r.List, err
+}
+
+// Verify implements imagestore.Unpacker: the layer's files may be
+// readable only by their owners, subordinate ids.
+func (u *Unpacker) Verify(req imagestore.VerifyRequest) (imagestore.VerifyResult, error) {
+	r, err := u.call(workerRequest{Op: "verify", Verify: &req})
+	return r.Check, err
 }
 
 // RemoveAll implements imagestore.Unpacker.
@@ -257,6 +266,8 @@ func serveUnpack(req workerRequest) workerReply {
 		r.Packed, err = imagestore.Pack(*req.Pack)
 	case "apply":
 		r.List, err = imagestore.Apply(*req.Apply)
+	case "verify":
+		r.Check, err = imagestore.Verify(*req.Verify)
 	case "changes":
 		r.List, err = imagestore.Changes(req.Changes.Upper, req.Changes.Lowers, req.Changes.Ignore)
 	default:
