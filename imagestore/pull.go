@@ -97,30 +97,31 @@ func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullO
 	}
 	img, refDigest, err := s.fetchManifest(r, opts)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Store: s.root}
 	}
 	fetcher, err := newBlobFetcher(ctx, r.Context(), o.Insecure)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Store: s.root}
 	}
 	if err := s.storeImage(img, fetcher, o.Progress); err != nil {
-		return nil, &PullError{Ref: norm, Err: err}
+		return nil, &PullError{Ref: norm, Err: err, Store: s.root}
 	}
 	mt, _ := img.MediaType()
 	dgst, _ := img.Digest()
 	size, _ := img.Size()
 	desc := v1.Descriptor{MediaType: mt, Digest: dgst, Size: size, Platform: &platform}
 	if err := s.tag(norm, desc, refDigest); err != nil {
-		return nil, err
+		return nil, &PullError{Ref: norm, Err: err, Store: s.root}
 	}
 	return s.Get(norm)
 }
 
 // PullError is a pull that failed.
 type PullError struct {
-	Ref  string
-	Err  error
-	Push bool // the error is of a push
+	Ref   string
+	Err   error
+	Push  bool   // the error is of a push
+	Store string // the image store's directory
 }
 
 func (e *PullError) Error() string {
@@ -132,22 +133,8 @@ func (e *PullError) Error() string {
 }
 func (e *PullError) Unwrap() error { return e.Err }
 
-// Hint points at the usual causes.
-func (e *PullError) Hint() string {
-	var h *HostileError
-	if errors.As(e.Err, &h) {
-		return h.Hint()
-	}
-	var c *CorruptError
-	if errors.As(e.Err, &c) {
-		return c.Hint()
-	}
-	var te *transportError
-	if errors.As(e.Err, &te) {
-		return te.hint
-	}
-	return "check the reference and your network; for a private registry log in (podman login or docker login write the credentials sandbox reads)"
-}
+// Hint points at the cause (see pullHint).
+func (e *PullError) Hint() string { return pullHint(e.Err, e.Store) }
 
 // fetchManifest resolves r to one platform's image, refusing oversized
 // manifests and configs before they are read.
@@ -263,6 +250,12 @@ func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, repor
 	}
 	report(Progress{Layer: dgst, Phase: "unpack", Done: l.Size, Total: l.Size})
 	if err := s.unpackLayer(dgst, string(l.MediaType), diffID); err != nil {
+		// A blob stored earlier and damaged since fails to unpack like
+		// a malformed one: it is the store's fault, and fsck's to fix.
+		var c *CorruptError
+		if verr := s.verifyBlob(dgst, l.Size); errors.As(verr, &c) {
+			return c
+		}
 		var h *HostileError
 		if errors.As(err, &h) && h.Layer == "" {
 			h.Layer = dgst

@@ -42,7 +42,7 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	h := sha256.New()
 	// The tar stream may be longer than its content (headers, padding) but
 	// not by much: past this it is a bomb however its headers add up.
-	bounded := &boundedReader{r: r, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
+	bounded := &boundedReader{r: malformedStream{r}, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
 	stream := io.TeeReader(bounded, h)
 	u := &unpacker{limits: lim, chown: req.Chown}
 	res, err := u.unpack(tar.NewReader(stream), req.Dest)

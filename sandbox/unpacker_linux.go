@@ -64,6 +64,7 @@ type workerReply struct {
 	List   []imagestore.Change     `json:"changes,omitempty"`
 	Check  imagestore.VerifyResult `json:"check"`
 	Error  string                  `json:"error,omitempty"`
+	Errno  uint                    `json:"errno,omitempty"` // the error's errno, if any
 	// Hostile and Owner carry the typed errors across.
 	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
 	Owner    *imagestore.OwnerError    `json:"owner,omitempty"`
@@ -150,9 +151,26 @@ func (u *Unpacker) call(req workerRequest) (workerReply, error) {
 	case r.Conflict != nil:
 		return r, r.Conflict
 	case r.Error != "":
-		return r, errors.New(r.Error)
+		return r, &workerError{msg: r.Error, errno: syscall.Errno(r.Errno)}
 	}
 	return r, nil
+}
+
+// workerError is an error of the helper, with its errno kept so that
+// errors.Is(err, unix.ENOSPC) holds on this side too (a full disk gets
+// its own hint).
+type workerError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *workerError) Error() string { return e.msg }
+
+func (e *workerError) Unwrap() error {
+	if e.errno == 0 {
+		return nil
+	}
+	return e.errno
 }
 
 // start runs the helper in a new user namespace, maps the ids and waits
@@ -285,6 +303,10 @@ func serveUnpack(req workerRequest) workerReply {
 		r.Owner = o
 	case err != nil:
 		r.Error = err.Error()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			r.Errno = uint(errno)
+		}
 	}
 	return r
 }
