@@ -114,31 +114,21 @@ func (s *Store) Fsck(ctx context.Context, o FsckOptions) (FsckReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	blobs, layers, err := s.inventory()
-	if err != nil {
-		unlock()
-		return rep, err
-	}
 	broken := map[string]bool{} // blobs still damaged after repair
-	for _, d := range sortedKeys(blobs) {
-		b := blobs[d]
-		rep.Blobs++
-		err := s.verifyBlob(d, b.size)
-		if err == nil {
-			continue
+	checked := map[string]bool{}
+	var layers map[string]*storedLayer
+	// A manifest or config fetched again may name blobs and layers the
+	// damaged copy hid: a second pass takes those in.
+	for pass := 0; pass < 2; pass++ {
+		var blobs map[string]*storedBlob
+		blobs, layers, err = s.inventory()
+		if err != nil {
+			unlock()
+			return rep, err
 		}
-		p := Problem{Kind: "blob", Digest: d, Images: b.refs, Details: []string{err.Error()}}
-		if o.Repair {
-			if ferr := s.refetch(ctx, d, b, o.Insecure); ferr != nil {
-				p.Details = append(p.Details, "re-fetching: "+ferr.Error())
-			} else {
-				p.Fixed = "fetched again"
-			}
+		if s.checkBlobs(ctx, blobs, checked, broken, o, &rep) == 0 {
+			break
 		}
-		if p.Fixed == "" {
-			broken[d] = true
-		}
-		rep.Problems = append(rep.Problems, p)
 	}
 	for _, d := range sortedKeys(layers) {
 		l := layers[d]
@@ -153,6 +143,38 @@ func (s *Store) Fsck(ctx context.Context, o FsckOptions) (FsckReport, error) {
 		return rep, s.removeBroken(&rep)
 	}
 	return rep, nil
+}
+
+// checkBlobs verifies the blobs not checked yet and, with o.Repair,
+// fetches the damaged ones again; it returns how many it fetched.
+func (s *Store) checkBlobs(ctx context.Context, blobs map[string]*storedBlob, checked, broken map[string]bool, o FsckOptions, rep *FsckReport) int {
+	fetched := 0
+	for _, d := range sortedKeys(blobs) {
+		if checked[d] {
+			continue
+		}
+		checked[d] = true
+		b := blobs[d]
+		rep.Blobs++
+		err := s.verifyBlob(d, b.size)
+		if err == nil {
+			continue
+		}
+		p := Problem{Kind: "blob", Digest: d, Images: b.refs, Details: []string{err.Error()}}
+		if o.Repair {
+			if ferr := s.refetch(ctx, d, b, o.Insecure); ferr != nil {
+				p.Details = append(p.Details, "re-fetching: "+ferr.Error())
+			} else {
+				p.Fixed = "fetched again"
+				fetched++
+			}
+		}
+		if p.Fixed == "" {
+			broken[d] = true
+		}
+		rep.Problems = append(rep.Problems, p)
+	}
+	return fetched
 }
 
 // checkLayer verifies one unpacked layer and, with o.Repair, unpacks it

@@ -9,14 +9,15 @@ import (
 	"time"
 )
 
-// storedImage finds an image's layer blob and unpacked layer in the store.
-func storedImage(t *testing.T, p *project, ref string) (store, blob, layer string) {
+// storedImage finds an image's manifest blob, top layer blob and unpacked
+// top layer in the store.
+func storedImage(t *testing.T, p *project, ref string) (manifest, blob, layer string) {
 	t.Helper()
 	var list []struct{ Ref, Digest string }
 	if err := json.Unmarshal([]byte(p.output(t, "images", "--json")), &list); err != nil || len(list) == 0 {
 		t.Fatalf("images --json: %v %v", list, err)
 	}
-	store = filepath.Join(p.home, ".local/share/sandbox/images")
+	store := filepath.Join(p.home, ".local/share/sandbox/images")
 	blobPath := func(d string) string {
 		return filepath.Join(store, "oci/blobs/sha256", strings.TrimPrefix(d, "sha256:"))
 	}
@@ -32,7 +33,7 @@ func storedImage(t *testing.T, p *project, ref string) (store, blob, layer strin
 	readJSON(t, blobPath(list[0].Digest), &m)
 	readJSON(t, blobPath(m.Config.Digest), &cfg)
 	n := len(m.Layers) - 1
-	return store, blobPath(m.Layers[n].Digest), filepath.Join(store, "layers/sha256", strings.TrimPrefix(cfg.RootFS.DiffIDs[n], "sha256:"))
+	return blobPath(list[0].Digest), blobPath(m.Layers[n].Digest), filepath.Join(store, "layers/sha256", strings.TrimPrefix(cfg.RootFS.DiffIDs[n], "sha256:"))
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -77,7 +78,7 @@ func TestFsckFindsAndRepairsFlippedBytes(t *testing.T) {
 	_, ref := pushBusybox(t)
 	p.output(t, "pull", "--tls-verify=false", "-q", ref)
 	p.output(t, "fsck", "--full")
-	_, blob, layer := storedImage(t, p, ref)
+	manifest, blob, layer := storedImage(t, p, ref)
 	passwd := filepath.Join(layer, "etc/passwd")
 	want, err := os.ReadFile(passwd)
 	if err != nil {
@@ -102,9 +103,12 @@ func TestFsckFindsAndRepairsFlippedBytes(t *testing.T) {
 		!strings.Contains(out, "etc/group: modified") {
 		t.Errorf("fsck after flipped bytes in a blob and etc/group: exit %d\n%s%s", code, out, errOut)
 	}
+	// A damaged manifest hides what it lists until it is fetched again:
+	// the repair checks those then.
+	flipByte(t, manifest, false)
 	out, errOut, code = p.run(t, "fsck", "--full", "--repair", "--tls-verify=false")
 	t.Logf("fsck --repair:\n%s%s", out, errOut)
-	if code != 0 || !strings.Contains(out, "repaired: fetched again") || !strings.Contains(out, "repaired: unpacked again") {
+	if code != 0 || strings.Count(out, "repaired: fetched again") != 2 || !strings.Contains(out, "repaired: unpacked again") {
 		t.Fatalf("fsck --repair: exit %d\n%s%s", code, out, errOut)
 	}
 	p.output(t, "fsck", "--full")
