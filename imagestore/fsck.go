@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -204,7 +206,7 @@ func (s *Store) checkLayer(diffID string, l *storedLayer, o FsckOptions, broken 
 		p.Details = append(p.Details, "not unpacked again: its blob "+short(l.blob)+" is damaged")
 		return p
 	}
-	if err := s.unpacker().RemoveAll(dir); err != nil {
+	if err := s.setAside(dir, diffID); err != nil {
 		p.Details = append(p.Details, "removing it: "+err.Error())
 		return p
 	}
@@ -214,6 +216,20 @@ func (s *Store) checkLayer(diffID string, l *storedLayer, o FsckOptions, broken 
 	}
 	p.Fixed = "unpacked again"
 	return p
+}
+
+// setAside moves a damaged layer out of layers/ into tmp/ rather than
+// removing it: a running sandbox's overlay may stand on it, and keeps
+// working on a renamed tree (not on a removed one). Prune removes it
+// later. A layer whose top directory the user may not move (it belongs
+// to a subordinate id) is removed instead.
+func (s *Store) setAside(dir, diffID string) error {
+	old := filepath.Join(s.root, tmpDir, "fsck-"+diffID[7:19]+"-"+strconv.Itoa(os.Getpid()))
+	_ = s.unpacker().RemoveAll(old)
+	if err := os.Rename(dir, old); err == nil {
+		return nil
+	}
+	return s.unpacker().RemoveAll(dir)
 }
 
 // refetch downloads a damaged blob again from the registry of one of the

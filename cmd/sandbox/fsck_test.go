@@ -178,3 +178,37 @@ func TestFsckKeepsAnImageASandboxStandsOn(t *testing.T) {
 		t.Errorf("the removed image's layer records are still there: %v", left)
 	}
 }
+
+// TestFsckRepairUnderARunningSandbox: a layer unpacked again while a
+// sandbox runs on it leaves that sandbox's tree whole (the damaged layer
+// is set aside, not removed under its overlay).
+func TestFsckRepairUnderARunningSandbox(t *testing.T) {
+	p := newProject(t)
+	_, ref := pushBusybox(t)
+	p.output(t, "pull", "--tls-verify=false", "-q", ref)
+	_, _, layer := storedImage(t, p, ref)
+	cmd := p.command("run", "--tls-verify=false", "--image", ref, "--", "sh", "-c", "echo ready; read x; cat /etc/passwd")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := readAll(stdout)
+	out.waitFor(t, 0, "ready")
+	flipByte(t, filepath.Join(layer, "etc/group"), false)
+	if o, errOut, code := p.run(t, "fsck", "--repair"); code != 0 {
+		t.Fatalf("fsck --repair: exit %d\n%s%s", code, o, errOut)
+	}
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil || !strings.Contains(out.String(), "www-data") {
+		t.Errorf("the running sandbox after its layer was repaired: %v, output %q", err, out.String())
+	}
+	p.output(t, "fsck", "--full")
+}
