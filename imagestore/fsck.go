@@ -36,6 +36,10 @@ type FsckReport struct {
 	Layers   int       `json:"layers"` // unpacked layers checked
 	Problems []Problem `json:"problems"`
 	Removed  []string  `json:"removed,omitempty"` // images removed as beyond repair
+	// Unrecorded are layers (diffIDs) without a record of their unpack,
+	// unpacked by an older sandbox: only their blobs were checked.
+	// --repair unpacks them again, which records them.
+	Unrecorded []string `json:"unrecorded,omitempty"`
 }
 
 // Problem is one damaged blob or layer.
@@ -135,7 +139,10 @@ func (s *Store) Fsck(ctx context.Context, o FsckOptions) (FsckReport, error) {
 	for _, d := range sortedKeys(layers) {
 		l := layers[d]
 		rep.Layers++
-		p := s.checkLayer(d, l, o, broken)
+		p, unrecorded := s.checkLayer(d, l, o, broken)
+		if unrecorded {
+			rep.Unrecorded = append(rep.Unrecorded, d)
+		}
 		if p != nil {
 			rep.Problems = append(rep.Problems, *p)
 		}
@@ -180,8 +187,9 @@ func (s *Store) checkBlobs(ctx context.Context, blobs map[string]*storedBlob, ch
 }
 
 // checkLayer verifies one unpacked layer and, with o.Repair, unpacks it
-// again from its blob (if that is sound).
-func (s *Store) checkLayer(diffID string, l *storedLayer, o FsckOptions, broken map[string]bool) *Problem {
+// again from its blob (if that is sound). A layer without a record is no
+// damage: unrecorded says so, and --repair unpacks it again to record it.
+func (s *Store) checkLayer(diffID string, l *storedLayer, o FsckOptions, broken map[string]bool) (p *Problem, unrecorded bool) {
 	dir := s.layerPath(diffID)
 	var details []string
 	if _, err := os.Lstat(dir); err != nil {
@@ -191,31 +199,35 @@ func (s *Store) checkLayer(diffID string, l *storedLayer, o FsckOptions, broken 
 		switch {
 		case err != nil:
 			details = []string{"checking: " + err.Error()}
+		case res.Unrecorded && !o.Repair:
+			return nil, true
+		case res.Unrecorded:
+			details = []string{"no record of its unpack (unpacked by an older sandbox)"}
 		case len(res.Problems) > 0:
 			details = res.Problems
 		}
 	}
 	if details == nil {
-		return nil
+		return nil, false
 	}
-	p := &Problem{Kind: "layer", Digest: diffID, Images: l.refs, Details: details}
+	p = &Problem{Kind: "layer", Digest: diffID, Images: l.refs, Details: details}
 	if !o.Repair {
-		return p
+		return p, false
 	}
 	if broken[l.blob] {
 		p.Details = append(p.Details, "not unpacked again: its blob "+short(l.blob)+" is damaged")
-		return p
+		return p, false
 	}
 	if err := s.setAside(dir, diffID); err != nil {
 		p.Details = append(p.Details, "removing it: "+err.Error())
-		return p
+		return p, false
 	}
 	if err := s.unpackLayer(l.blob, l.mediaType, diffID); err != nil {
 		p.Details = append(p.Details, "unpacking it again: "+err.Error())
-		return p
+		return p, false
 	}
 	p.Fixed = "unpacked again"
-	return p
+	return p, false
 }
 
 // setAside moves a damaged layer out of layers/ into tmp/ rather than

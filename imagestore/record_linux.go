@@ -155,6 +155,9 @@ type VerifyRequest struct {
 type VerifyResult struct {
 	Problems []string `json:"problems,omitempty"`
 	Files    int      `json:"files"` // paths checked
+	// Unrecorded: the layer has no record (unpacked by a sandbox from
+	// before records), so nothing could be checked.
+	Unrecorded bool `json:"unrecorded,omitempty"`
 }
 
 // maxProblems bounds what a verify reports of one layer.
@@ -166,7 +169,7 @@ func Verify(req VerifyRequest) (VerifyResult, error) {
 	var res VerifyResult
 	data, err := os.ReadFile(req.Record)
 	if errors.Is(err, os.ErrNotExist) {
-		res.Problems = []string{"no record of its unpack (unpacked before records were kept, or interrupted)"}
+		res.Unrecorded = true
 		return res, nil
 	}
 	if err != nil {

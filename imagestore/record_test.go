@@ -50,6 +50,9 @@ func TestRecordVerify(t *testing.T) {
 	if p := check(false); len(p) != 1 || p[0] != "etc/new: not in the layer" {
 		t.Errorf("Verify of a tree with a new file = %v", p)
 	}
+	if res, err := Verify(VerifyRequest{Dir: dir, Record: rec + ".missing"}); err != nil || !res.Unrecorded || len(res.Problems) != 0 {
+		t.Errorf("Verify without a record = %+v, %v; want Unrecorded and no problems", res, err)
+	}
 	var r LayerRecord
 	data, _ := os.ReadFile(rec)
 	json.Unmarshal(data, &r)

@@ -82,6 +82,9 @@ func printFsck(rep imagestore.FsckReport, asJSON bool) {
 	for _, r := range rep.Removed {
 		fmt.Printf("removed %s\n", r)
 	}
+	if n := len(rep.Unrecorded); n > 0 {
+		fmt.Fprintf(os.Stderr, "%d layers have no record of their unpack (unpacked by an older sandbox): only their blobs were checked; `sandbox fsck --repair` unpacks them again, which records them\n", n)
+	}
 	fmt.Fprintf(os.Stderr, "checked %d blobs and %d layers: %d damaged, %d left\n",
 		rep.Blobs, rep.Layers, len(rep.Problems), unrepaired(rep))
 }

@@ -120,6 +120,22 @@ func TestFsckFindsAndRepairsFlippedBytes(t *testing.T) {
 	}
 	// Running the image changes nothing in its layers: no false alarm.
 	p.output(t, "fsck", "--full")
+
+	// A layer unpacked by an older sandbox has no record: not damage, but
+	// said; --repair unpacks it again, which records it.
+	record := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(layer))), "records", filepath.Base(layer)+".json")
+	if err := os.Remove(record); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := p.run(t, "fsck"); code != 0 || !strings.Contains(errOut, "1 layers have no record") {
+		t.Errorf("fsck of a layer without a record: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := p.run(t, "fsck", "--repair", "--tls-verify=false"); code != 0 || !strings.Contains(out, "repaired: unpacked again") {
+		t.Errorf("fsck --repair of a layer without a record: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(record); err != nil {
+		t.Errorf("fsck --repair did not record the layer: %v", err)
+	}
 }
 
 // TestDamagedBlobIsNamed: push names a damaged blob instead of sending it
