@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/internal/linux"
 )
 
 // FileState is what a project file looked like when a sandbox's overlay
@@ -248,7 +250,7 @@ func openBeneath(root int, dir string) (int, error) {
 	if dir == "." || dir == "" {
 		return unix.Openat(root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
-	return unix.Openat2(root, dir, &unix.OpenHow{
+	return linux.Openat2(root, dir, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	})

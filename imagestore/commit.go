@@ -152,6 +152,11 @@ func (s *Store) Push(ctx context.Context, ref string, o PushOptions) (*Image, er
 	if err != nil {
 		return nil, &RefError{Ref: ref, Err: err}
 	}
+	// A blob damaged in the store would be refused by the registry as
+	// DIGEST_INVALID, which reads like a network problem: name it first.
+	if err := s.verifyImage(img); err != nil {
+		return nil, &PullError{Ref: img.Ref, Err: err, Push: true, Store: s.root}
+	}
 	h, _ := v1.NewHash(img.Digest)
 	li, err := layout.Path(s.Layout()).Image(h)
 	if err != nil {
@@ -159,7 +164,7 @@ func (s *Store) Push(ctx context.Context, ref string, o PushOptions) (*Image, er
 	}
 	err = remote.Write(r, li, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(httpTransport(o.Insecure)))
 	if err != nil {
-		return nil, &PullError{Ref: img.Ref, Err: classify(err), Push: true, Insecure: o.Insecure}
+		return nil, &PullError{Ref: img.Ref, Err: classify(err), Push: true, Insecure: o.Insecure, Store: s.root}
 	}
 	return img, nil
 }

@@ -72,6 +72,9 @@ func readError(name string, err error) error {
 	if errors.As(err, &h) {
 		return err
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return hostile(name, "malformed layer: it ends in the middle of this file")
+	}
 	return fmt.Errorf("writing %s: %w", name, err)
 }
 

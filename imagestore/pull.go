@@ -75,6 +75,11 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 }
 
 func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullOptions) (*Image, error) {
+	// What a killed pull left is removed by the next one, before it
+	// writes its own, so a store does not fill up with them between
+	// prunes. A leftover that will not go must not stop pulls: prune
+	// reports it.
+	_ = s.sweepPullTemporaries()
 	// Pulls hold the gc lock shared: prune waits for them, so it never
 	// removes a blob or temporary that a pull is about to use.
 	unlock, err := s.lock("gc", false)
@@ -92,21 +97,21 @@ func (s *Store) pull(ctx context.Context, r name.Reference, norm string, o PullO
 	}
 	img, refDigest, err := s.fetchManifest(r, opts)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure, Store: s.root}
 	}
 	fetcher, err := newBlobFetcher(ctx, r.Context(), o.Insecure)
 	if err != nil {
-		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure, Store: s.root}
 	}
 	if err := s.storeImage(img, fetcher, o.Progress); err != nil {
-		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure}
+		return nil, &PullError{Ref: norm, Err: err, Insecure: o.Insecure, Store: s.root}
 	}
 	mt, _ := img.MediaType()
 	dgst, _ := img.Digest()
 	size, _ := img.Size()
 	desc := v1.Descriptor{MediaType: mt, Digest: dgst, Size: size, Platform: &platform}
 	if err := s.tag(norm, desc, refDigest); err != nil {
-		return nil, err
+		return nil, &PullError{Ref: norm, Err: err, Store: s.root}
 	}
 	return s.Get(norm)
 }
@@ -119,6 +124,7 @@ type PullError struct {
 	// Insecure: the registry was already allowed plain HTTP and
 	// unverified TLS, so the advice is not to allow it.
 	Insecure bool
+	Store    string // the image store's directory
 }
 
 func (e *PullError) Error() string {
@@ -130,20 +136,13 @@ func (e *PullError) Error() string {
 }
 func (e *PullError) Unwrap() error { return e.Err }
 
-// Hint points at the usual causes.
+// Hint points at the cause (see pullHint).
 func (e *PullError) Hint() string {
-	var h *HostileError
-	if errors.As(e.Err, &h) {
-		return h.Hint()
-	}
 	var te *transportError
-	if errors.As(e.Err, &te) {
-		if te.hint == insecureHint && e.Insecure {
-			return "plain HTTP and unverified TLS are already allowed for this registry (--tls-verify=false or insecure_registries): check that the address serves a registry"
-		}
-		return te.hint
+	if errors.As(e.Err, &te) && te.hint == insecureHint && e.Insecure {
+		return "plain HTTP and unverified TLS are already allowed for this registry (--tls-verify=false or insecure_registries): check that the address serves a registry"
 	}
-	return "check the reference and your network; for a private registry log in (podman login or docker login write the credentials sandbox reads)"
+	return pullHint(e.Err, e.Store)
 }
 
 // fetchManifest resolves r to one platform's image, refusing oversized
@@ -246,7 +245,9 @@ func (s *Store) storeImage(img v1.Image, f *blobFetcher, progress func(Progress)
 func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, report func(Progress)) error {
 	dgst := l.Digest.String()
 	if _, err := os.Stat(s.layerPath(diffID)); err == nil {
-		if _, err := os.Stat(s.blobPath(dgst)); err == nil {
+		// Stored means stored whole: a blob of the wrong size (a
+		// truncated or damaged file) is fetched again by writeBlob.
+		if fi, err := os.Stat(s.blobPath(dgst)); err == nil && fi.Size() == l.Size {
 			report(Progress{Layer: dgst, Phase: "exists", Done: l.Size, Total: l.Size})
 			return nil
 		}
@@ -265,6 +266,12 @@ func (s *Store) storeLayer(f *blobFetcher, l v1.Descriptor, diffID string, repor
 	}
 	report(Progress{Layer: dgst, Phase: "unpack", Done: l.Size, Total: l.Size})
 	if err := s.unpackLayer(dgst, string(l.MediaType), diffID); err != nil {
+		// A blob stored earlier and damaged since fails to unpack like
+		// a malformed one: it is the store's fault, and fsck's to fix.
+		var c *CorruptError
+		if verr := s.verifyBlob(dgst, l.Size); errors.As(verr, &c) {
+			return c
+		}
 		var h *HostileError
 		if errors.As(err, &h) && h.Layer == "" {
 			h.Layer = dgst
@@ -292,7 +299,7 @@ func (s *Store) unpackLayer(blobDigest, mediaType, diffID string) error {
 	_ = u.RemoveAll(tmp)
 	_, err = u.Unpack(UnpackRequest{
 		Blob: s.blobPath(blobDigest), MediaType: mediaType, Dest: tmp, Final: final, DiffID: diffID,
-		Limits: s.opts.Limits, Chown: u.Owners(),
+		Limits: s.opts.Limits, Chown: u.Owners(), Record: s.recordPath(diffID),
 	})
 	if err != nil {
 		if rmErr := u.RemoveAll(tmp); rmErr != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -138,6 +139,12 @@ func (s *Store) Prune(all bool) (PruneReport, error) {
 			continue
 		}
 		rep.Layers++
+	}
+	entries, _ = os.ReadDir(filepath.Join(s.root, recsDir))
+	for _, e := range entries {
+		if !keepLayers[strings.TrimSuffix(e.Name(), ".json")] {
+			_ = os.Remove(filepath.Join(s.root, recsDir, e.Name()))
+		}
 	}
 	entries, _ = os.ReadDir(filepath.Join(s.root, tmpDir))
 	for _, e := range entries {

@@ -54,6 +54,8 @@ type Unpacker interface {
 	Changes(req ChangesRequest) ([]Change, error)
 	// Apply writes a project overlay's changes to the project (see Apply).
 	Apply(req ApplyRequest) ([]Change, error)
+	// Verify checks an unpacked layer against its record (see Verify).
+	Verify(req VerifyRequest) (VerifyResult, error)
 }
 
 // ChangesRequest asks what upper changes in lowers (top first).
@@ -75,6 +77,9 @@ type UnpackRequest struct {
 	DiffID string `json:"diff_id"` // the uncompressed tar's digest, checked
 	Limits Limits `json:"limits"`
 	Chown  bool   `json:"chown"` // give files their owners from the tar
+	// Record, if set, is where the unpacked tree's record is written
+	// (see LayerRecord) before Dest is renamed.
+	Record string `json:"record,omitempty"`
 }
 
 // UnpackResult is what an unpack found.
@@ -88,12 +93,15 @@ type UnpackResult struct {
 //
 //	oci/            an OCI image layout: oci-layout, index.json, blobs/sha256/
 //	layers/sha256/  one directory per unpacked layer, named by diffID
+//	records/        one file per unpacked layer, named by diffID: what its
+//	                unpack wrote (LayerRecord), for fsck
 //	uses/           one file per sandbox that stands on an image
 //	tmp/            temporaries of pulls in progress
 //	locks/          lock files: "store" for index.json, one per blob and layer
 const (
 	ociDir    = "oci"
 	layersDir = "layers"
+	recsDir   = "records"
 	usesDir   = "uses"
 	tmpDir    = "tmp"
 	locksDir  = "locks"
@@ -116,7 +124,7 @@ func Open(root string, o Options) (*Store, error) {
 	}
 	for _, d := range []string{
 		filepath.Join(ociDir, "blobs", "sha256"), filepath.Join(layersDir, "sha256"),
-		usesDir, tmpDir, locksDir,
+		usesDir, tmpDir, locksDir, recsDir,
 	} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			return nil, fmt.Errorf("creating the image store: %w", err)
@@ -145,6 +153,10 @@ func (s *Store) layerPath(diffID string) string {
 	return filepath.Join(s.root, layersDir, "sha256", strings.TrimPrefix(diffID, "sha256:"))
 }
 
+func (s *Store) recordPath(diffID string) string {
+	return filepath.Join(s.root, recsDir, strings.TrimPrefix(diffID, "sha256:")+".json")
+}
+
 func (s *Store) unpacker() Unpacker {
 	if s.opts.Unpacker != nil {
 		return s.opts.Unpacker
@@ -171,6 +183,9 @@ func (InProcess) Pack(req PackRequest) (PackResult, error) { return Pack(req) }
 
 // Apply implements Unpacker.
 func (InProcess) Apply(req ApplyRequest) ([]Change, error) { return Apply(req) }
+
+// Verify implements Unpacker.
+func (InProcess) Verify(req VerifyRequest) (VerifyResult, error) { return Verify(req) }
 
 // Changes implements Unpacker.
 func (InProcess) Changes(req ChangesRequest) ([]Change, error) {

@@ -17,6 +17,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
+
+	"sandbox/internal/linux"
 )
 
 // UnpackFile unpacks the layer blob req.Blob into the new directory
@@ -40,7 +42,7 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	h := sha256.New()
 	// The tar stream may be longer than its content (headers, padding) but
 	// not by much: past this it is a bomb however its headers add up.
-	bounded := &boundedReader{r: r, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
+	bounded := &boundedReader{r: malformedStream{r}, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
 	stream := io.TeeReader(bounded, h)
 	u := &unpacker{limits: lim, chown: req.Chown}
 	res, err := u.unpack(tar.NewReader(stream), req.Dest)
@@ -52,6 +54,11 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != req.DiffID {
 		return res, &HostileError{Msg: fmt.Sprintf("layer content %s does not match its diff_id %s", short(got), short(req.DiffID))}
+	}
+	if req.Record != "" {
+		if err := writeRecord(req.Dest, req.DiffID, req.Record); err != nil {
+			return res, err
+		}
 	}
 	if req.Final != "" {
 		return res, renameDurable(req.Dest, req.Final)
@@ -291,7 +298,7 @@ func (u *unpacker) openDir(dir string) (int, error) {
 	if dir == "." {
 		return unix.Openat(u.root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
-	return unix.Openat2(u.root, dir, &unix.OpenHow{
+	return linux.Openat2(u.root, dir, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	})

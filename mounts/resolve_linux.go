@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/internal/linux"
 )
 
 // openIn opens p (absolute) as O_PATH inside the tree at dirfd, resolving
@@ -16,7 +18,7 @@ func openIn(dirfd int, p string) (int, error) {
 	if rel == "" {
 		rel = "."
 	}
-	return unix.Openat2(dirfd, rel, &unix.OpenHow{
+	return linux.Openat2(dirfd, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})

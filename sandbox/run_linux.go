@@ -273,6 +273,11 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 				continue
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
+		case <-r.term.hungUp():
+			// The user's terminal ended without a SIGHUP reaching us:
+			// end the session as the hang-up would have.
+			_ = unix.Kill(r.pid, unix.SIGHUP)
+			r.term.hangup = nil
 		case m := <-msgs:
 			if m.msg.Type == msgExited {
 				res.SyscallsDenied = m.msg.Denied

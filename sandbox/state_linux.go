@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/imagestore"
 )
 
 // RuntimeDir is where run state lives: $XDG_RUNTIME_DIR/sandbox, or
@@ -47,6 +49,7 @@ type RunInfo struct {
 // Beside it, PID.root is the run's empty scratch directory (Spec.Scratch).
 type record struct {
 	f       *os.File
+	path    string // runs/PID.json
 	scratch string
 }
 
@@ -68,32 +71,41 @@ func register(info RunInfo) (*record, error) {
 	if _, err := list(runs); err != nil {
 		return nil, err
 	}
+	// Written as PID.new, locked, and only then renamed to PID.json: a
+	// record is never to be seen unlocked, or another run's sweep would
+	// take it for a dead run's, remove this run's files and hold the lock
+	// this run is about to take.
 	p := filepath.Join(runs, strconv.Itoa(info.PID)+".json")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o600)
+	tmp := strings.TrimSuffix(p, ".json") + ".new"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("writing run state: %w", err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("locking run state %s: %w", p, err)
+		return nil, fmt.Errorf("locking run state %s: %w", tmp, err)
 	}
 	if err := json.NewEncoder(f).Encode(info); err != nil {
 		f.Close()
 		return nil, err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing run state: %w", err)
 	}
 	scratch := strings.TrimSuffix(p, ".json") + ".root"
 	if err := os.Mkdir(scratch, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		f.Close()
 		return nil, err
 	}
-	return &record{f: f, scratch: scratch}, nil
+	return &record{f: f, path: p, scratch: scratch}, nil
 }
 
 // release removes the record; the lock goes with the file.
 func (r *record) release() {
 	os.RemoveAll(r.scratch) // an image run leaves its overlay's mountpoint
-	os.RemoveAll(filesDir(r.f.Name()))
-	os.Remove(r.f.Name())
+	os.RemoveAll(filesDir(r.path))
+	os.Remove(r.path)
 	r.f.Close()
 }
 
@@ -123,6 +135,14 @@ func List() ([]RunInfo, error) {
 }
 
 func list(runs string) ([]RunInfo, error) {
+	// A PID.new left by a run killed while registering: its process is gone.
+	news, _ := filepath.Glob(filepath.Join(runs, "*.new"))
+	for _, p := range news {
+		pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(p), ".new"))
+		if err == nil && errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			os.Remove(p)
+		}
+	}
 	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
 	var out []RunInfo
 	for _, p := range paths {
@@ -131,7 +151,12 @@ func list(runs string) ([]RunInfo, error) {
 			continue
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-			os.Remove(strings.TrimSuffix(p, ".json") + ".root")
+			// An image run leaves its overlay's mountpoint (root/) in
+			// its scratch directory: the whole tree goes, not only an
+			// empty directory. Its files are the user's (the sandbox's
+			// root maps to the user, and no subordinate id writes
+			// there); read-only directories are opened up on the way.
+			_ = imagestore.InProcess{}.RemoveAll(strings.TrimSuffix(p, ".json") + ".root")
 			os.RemoveAll(filesDir(p))
 			os.Remove(p) // nobody holds it: its run is gone
 			f.Close()

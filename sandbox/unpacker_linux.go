@@ -48,11 +48,12 @@ func NewUnpacker(m *userns.Mapping) imagestore.Unpacker {
 
 type workerRequest struct {
 	ID      int                        `json:"id"`
-	Op      string                     `json:"op"` // "mapped", "unpack", "remove", "pack", "changes"
+	Op      string                     `json:"op"` // "mapped", "unpack", "remove", "pack", "changes", "apply", "verify"
 	Unpack  *imagestore.UnpackRequest  `json:"unpack,omitempty"`
 	Pack    *imagestore.PackRequest    `json:"pack,omitempty"`
 	Changes *imagestore.ChangesRequest `json:"changes,omitempty"`
 	Apply   *imagestore.ApplyRequest   `json:"apply,omitempty"`
+	Verify  *imagestore.VerifyRequest  `json:"verify,omitempty"`
 	Path    string                     `json:"path,omitempty"`
 }
 
@@ -61,7 +62,9 @@ type workerReply struct {
 	Result imagestore.UnpackResult `json:"result"`
 	Packed imagestore.PackResult   `json:"packed"`
 	List   []imagestore.Change     `json:"changes,omitempty"`
+	Check  imagestore.VerifyResult `json:"check"`
 	Error  string                  `json:"error,omitempty"`
+	Errno  uint                    `json:"errno,omitempty"` // the error's errno, if any
 	// Hostile and Owner carry the typed errors across.
 	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
 	Owner    *imagestore.OwnerError    `json:"owner,omitempty"`
@@ -93,6 +96,13 @@ func (u *Unpacker) Changes(req imagestore.ChangesRequest) ([]imagestore.Change, 
 func (u *Unpacker) Apply(req imagestore.ApplyRequest) ([]imagestore.Change, error) {
 	r, err := u.call(workerRequest{Op: "apply", Apply: &req})
 	return r.List, err
+}
+
+// Verify implements imagestore.Unpacker: the layer's files may be
+// readable only by their owners, subordinate ids.
+func (u *Unpacker) Verify(req imagestore.VerifyRequest) (imagestore.VerifyResult, error) {
+	r, err := u.call(workerRequest{Op: "verify", Verify: &req})
+	return r.Check, err
 }
 
 // RemoveAll implements imagestore.Unpacker.
@@ -141,9 +151,26 @@ func (u *Unpacker) call(req workerRequest) (workerReply, error) {
 	case r.Conflict != nil:
 		return r, r.Conflict
 	case r.Error != "":
-		return r, errors.New(r.Error)
+		return r, &workerError{msg: r.Error, errno: syscall.Errno(r.Errno)}
 	}
 	return r, nil
+}
+
+// workerError is an error of the helper, with its errno kept so that
+// errors.Is(err, unix.ENOSPC) holds on this side too (a full disk gets
+// its own hint).
+type workerError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *workerError) Error() string { return e.msg }
+
+func (e *workerError) Unwrap() error {
+	if e.errno == 0 {
+		return nil
+	}
+	return e.errno
 }
 
 // start runs the helper in a new user namespace, maps the ids and waits
@@ -257,6 +284,8 @@ func serveUnpack(req workerRequest) workerReply {
 		r.Packed, err = imagestore.Pack(*req.Pack)
 	case "apply":
 		r.List, err = imagestore.Apply(*req.Apply)
+	case "verify":
+		r.Check, err = imagestore.Verify(*req.Verify)
 	case "changes":
 		r.List, err = imagestore.Changes(req.Changes.Upper, req.Changes.Lowers, req.Changes.Ignore)
 	default:
@@ -274,6 +303,10 @@ func serveUnpack(req workerRequest) workerReply {
 		r.Owner = o
 	case err != nil:
 		r.Error = err.Error()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			r.Errno = uint(errno)
+		}
 	}
 	return r
 }

@@ -35,6 +35,7 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 		newImagesCmd(),
 		newRmiCmd(),
 		newPruneCmd(),
+		newFsckCmd(),
 		newLockCmd(),
 		newResetCmd(),
 		newDiffCmd(),

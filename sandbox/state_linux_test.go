@@ -1,0 +1,52 @@
+package sandbox
+
+import (
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+)
+
+// TestConcurrentRegistersKeepTheirRecords: runs registering at once never
+// take each other's fresh record for a dead run's (which removed its files
+// and held the lock the run was about to take: exit 125).
+func TestConcurrentRegistersKeepTheirRecords(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	// Records are named by pid, and a live pid's is never swept: borrow
+	// those of live processes.
+	var pids []int
+	for range 8 {
+		cmd := exec.Command("sleep", "600")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		pids = append(pids, cmd.Process.Pid)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 150 {
+				rec, err := register(RunInfo{PID: pids[g]})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := os.Stat(rec.path); err != nil {
+					errs <- err
+					rec.release()
+					return
+				}
+				rec.release()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
