@@ -45,11 +45,12 @@ type Overrides struct {
 	Workdir  string
 	User     string
 	Hostname string
-	Memory   string  // --memory
-	CPUs     float64 // --cpus
-	Pids     int     // --pids
-	Timeout  string  // --timeout
-	Image    string  // --image
+	Memory   string   // --memory
+	CPUs     float64  // --cpus
+	Pids     int      // --pids
+	Timeout  string   // --timeout
+	Image    string   // --image
+	Devices  []string // --device PATH or vendor.com/class=name
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -71,6 +72,7 @@ func (p *Profile) Apply(o Overrides) error {
 		}
 		p.Mounts = append(p.Mounts, m)
 	}
+	p.Devices = append(p.Devices, o.Devices...)
 	if o.Workdir != "" {
 		p.Workdir = o.Workdir
 		p.markSet("workdir")

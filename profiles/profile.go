@@ -43,6 +43,11 @@ type Profile struct {
 	Limits Limits `toml:"limits" json:"limits"`
 	// Setup are steps run on the image, in order, each cached as a layer.
 	Setup []Step `toml:"setup,omitempty" json:"setup,omitempty"`
+	// Devices are host device nodes ("/dev/kvm") and CDI devices
+	// ("vendor.com/class=name") made visible inside; see devices.go.
+	Devices []string `toml:"devices,omitempty" json:"devices,omitempty"`
+	// Forward passes host desktop and agent sockets in, each off by default.
+	Forward Forward `toml:"forward" json:"forward"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -167,5 +172,6 @@ func (p *Profile) Clone() *Profile {
 	c.Mounts = append([]Mount(nil), p.Mounts...)
 	c.EnvPassthrough = append([]string(nil), p.EnvPassthrough...)
 	c.Setup = append([]Step(nil), p.Setup...)
+	c.Devices = append([]string(nil), p.Devices...)
 	return &c
 }

@@ -116,6 +116,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	}
 	p.Limits.validate(bad)
 	p.Network.validate(bad)
+	p.validateDevices(bad)
 	return errs.orNil()
 }
 
@@ -136,6 +137,9 @@ func checkTarget(t string) (msg, hint string) {
 	clean := path.Clean(rest)
 	for _, reserved := range []string{"/", "/proc", "/sys", "/dev"} {
 		if clean == reserved || (reserved != "/" && strings.HasPrefix(clean, reserved+"/")) {
+			if reserved == "/dev" && clean != "/dev" {
+				return "would cover the sandbox's own /dev", `for a device node write devices = ["` + clean + `"] (or --device ` + clean + `); other mounts cannot go under /dev`
+			}
 			return "would cover the sandbox's own " + reserved, "choose another target"
 		}
 	}

@@ -46,6 +46,7 @@ func Doctor() []Check {
 		checkCgroup(),
 		checkLandlock(),
 		checkSeccomp(),
+		checkCDI(),
 	}
 }
 

@@ -40,18 +40,23 @@ func newProfileShowCmd() *cobra.Command {
 					Source   string            `json:"source"`
 					Project  string            `json:"project"`
 					Warnings []string          `json:"warnings,omitempty"`
+					Grants   []string          `json:"grants,omitempty"`
 					Profile  *profiles.Profile `json:"profile"`
-				}{sourceName(src), src.Project, p.Warnings(), p})
+				}{sourceName(src), src.Project, p.Warnings(), p.DeviceGrants(), p})
 			}
 			fmt.Fprintf(out, "# source: %s\n# project: %s\n", sourceName(src), src.Project)
 			for _, w := range p.Warnings() {
 				fmt.Fprintf(out, "# warning: %s\n", w)
+			}
+			for _, g := range p.DeviceGrants() {
+				fmt.Fprintf(out, "# grant: %s\n", g)
 			}
 			return toml.NewEncoder(out).Encode(p)
 		},
 	}
 	o.addFlags(cmd)
 	o.addLimitFlags(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

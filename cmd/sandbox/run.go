@@ -99,6 +99,7 @@ func newRunCmd() *cobra.Command {
 	o.addLockedFlag(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
 	o.addLimitFlags(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
 	return cmd
 }
@@ -119,6 +120,7 @@ func newShellCmd() *cobra.Command {
 	o.addImageFlags(cmd)
 	o.addLimitFlags(cmd)
 	o.addLockedFlag(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	return cmd
 }
@@ -166,6 +168,7 @@ func (o *runOptions) run(terminal bool) error {
 	if len(o.args) == 0 && !o.shell && p.Image == "" {
 		return &usageError{err: fmt.Errorf("run needs a command (or an image with one of its own)"), cmd: "sandbox run"}
 	}
+	printGrants(os.Stderr, p)
 	cwd, _ := os.Getwd()
 	s := o.session(p, src.Project, src.Path, cwd)
 	s.Args, s.Terminal = o.args, terminal
