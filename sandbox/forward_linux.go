@@ -36,10 +36,11 @@ func (e *ForwardError) Unwrap() error { return e.Err }
 
 // Hint says what to do.
 func (e *ForwardError) Hint() string {
+	var nt *mounts.NodeTypeError
 	switch {
 	case e.Fix != "":
 		return e.Fix
-	case errors.Is(e.Err, unix.ELOOP):
+	case errors.Is(e.Err, unix.ELOOP), errors.As(e.Err, &nt) && nt.Got == unix.S_IFLNK:
 		return "a forwarded socket is never reached through a symlink: point the variable at the socket's real path"
 	case errors.Is(e.Err, unix.ENOENT):
 		return "is the server or agent running in this session? Or remove forward." + e.Key + " from the profile"
