@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,24 +146,27 @@ func (g *grantEdits) socket(key, src, target string) error {
 	return nil
 }
 
-// gpgAgent binds the agent's socket where gpg inside looks for it: its
-// socket directory under /run/user/UID (which exists inside only for this).
+// gpgAgent binds the agent's socket where gpg inside looks for it: the
+// standard socket directory /run/user/UID/gnupg, on tmpfs mounts of mode
+// 0700 because gpg ignores a directory others can read. The host's socket
+// is where gpgconf says (it depends on GNUPGHOME), else the default place.
 func (g *grantEdits) gpgAgent(h Host, runtime string, uid int) error {
-	var candidates []string
-	if runtime != "" {
-		candidates = append(candidates, filepath.Join(runtime, "gnupg", "S.gpg-agent"))
+	var sock string
+	if out, err := exec.Command("gpgconf", "--list-dirs", "agent-socket").Output(); err == nil {
+		sock = strings.TrimSpace(string(out))
+	} else if runtime != "" {
+		sock = filepath.Join(runtime, "gnupg", "S.gpg-agent")
+	} else {
+		sock = filepath.Join(h.Home, ".gnupg", "S.gpg-agent")
 	}
-	home := lookupEnv(h.Environ, "GNUPGHOME")
-	if home == "" {
-		home = filepath.Join(h.Home, ".gnupg")
+	if _, err := os.Lstat(sock); err != nil {
+		return &ForwardError{Key: "gpg_agent", Path: sock, Err: err, Fix: "start the agent (gpgconf --launch gpg-agent) or remove forward.gpg_agent"}
 	}
-	candidates = append(candidates, filepath.Join(home, "S.gpg-agent"))
-	for _, c := range candidates {
-		if _, err := os.Lstat(c); err == nil {
-			return g.socket("gpg_agent", c, "/run/user/"+strconv.Itoa(uid)+"/gnupg/S.gpg-agent")
-		}
-	}
-	return &ForwardError{Key: "gpg_agent", Path: candidates[0], Err: unix.ENOENT, Fix: "start the agent (gpgconf --launch gpg-agent) or remove forward.gpg_agent"}
+	dir := "/run/user/" + strconv.Itoa(uid)
+	g.ops = append(g.ops,
+		mounts.Op{Kind: mounts.Tmpfs, Target: dir, Data: "mode=700,size=64k"},
+		mounts.Op{Kind: mounts.Tmpfs, Target: dir + "/gnupg", Data: "mode=700,size=64k"})
+	return g.socket("gpg_agent", sock, dir+"/gnupg/S.gpg-agent")
 }
 
 // x11 binds the socket of the local display $DISPLAY (the abstract one is

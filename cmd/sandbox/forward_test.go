@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,5 +209,84 @@ func TestForwardX11(t *testing.T) {
 	out, stderr, code = p.runResult(t, env, "run", "--", "sh", "-c", "echo ${DISPLAY-unset} ${XAUTHORITY-unset}; ls -A /tmp/.X11-unix /run/sandbox 2>/dev/null; xdpyinfo -display "+display+" >/dev/null 2>&1 || echo no-display")
 	if code != 0 || out != "unset unset\nno-display\n" {
 		t.Errorf("without forward.x11: exit %d, stdout %q, stderr:\n%s", code, out, stderr)
+	}
+}
+
+// serveUnix listens on path and greets every client with hello.
+func serveUnix(t *testing.T, path, hello string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(hello))
+			c.Close()
+		}
+	}()
+}
+
+// A real gpg-agent (its socket found through gpgconf, for a GNUPGHOME of
+// the test's own) answers gpg-connect-agent inside; the Wayland,
+// PulseAudio and PipeWire sockets, served by stand-ins (no such server on
+// a test host), are reached at the paths their variables give. Without
+// the keys none of them is there.
+func TestForwardSockets(t *testing.T) {
+	p := newProject(t)
+	testenv.Require(t, testenv.Tool("gpg-agent"), testenv.Tool("gpgconf"), testenv.Tool("gpg-connect-agent"), testenv.Tool("python3"))
+	gnupg := filepath.Join(t.TempDir(), "gnupg")
+	if err := os.Mkdir(gnupg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	gpgEnv := append(os.Environ(), "GNUPGHOME="+gnupg)
+	for _, args := range [][]string{{"gpgconf", "--create-socketdir"}, {"gpg-agent", "--daemon"}} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = gpgEnv
+		// No pipes: the daemon keeps what it inherits open.
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v", strings.Join(args, " "), err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, args := range [][]string{{"gpgconf", "--kill", "gpg-agent"}, {"gpgconf", "--remove-socketdir"}} {
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = gpgEnv
+			cmd.Run()
+		}
+	})
+	serveUnix(t, filepath.Join(p.runtime, "wayland-i17"), "wayland-hello")
+	serveUnix(t, filepath.Join(p.runtime, "pulse", "native"), "pulse-hello")
+	serveUnix(t, filepath.Join(p.runtime, "pipewire-0"), "pipewire-hello")
+	env := []string{"GNUPGHOME=" + gnupg, "WAYLAND_DISPLAY=wayland-i17"}
+	const probe = `gpg-connect-agent --no-autostart 'getinfo version' /bye 2>&1 | head -1
+for s in "$WAYLAND_DISPLAY" "${PULSE_SERVER#unix:}" "$PIPEWIRE_RUNTIME_DIR/$PIPEWIRE_REMOTE"; do
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(64).decode())' "$s" 2>&1 | tail -1
+done`
+
+	p.writeProfile(t, "[forward]\ngpg_agent = true\nwayland = true\npulseaudio = true\npipewire = true\n")
+	out, stderr, code := p.runResult(t, env, "run", "--", "sh", "-c", probe)
+	want := "D 2.\nwayland-hello\npulse-hello\npipewire-hello\n"
+	if code != 0 || !strings.HasPrefix(out, "D 2.") || !strings.HasSuffix(out, want[4:]) {
+		t.Fatalf("forwarded sockets inside: exit %d, stdout %q, want %q; stderr:\n%s", code, out, want, stderr)
+	}
+	for _, g := range []string{"gpg-agent socket", "Wayland display", "PulseAudio socket", "PipeWire socket"} {
+		if !strings.Contains(stderr, g) {
+			t.Errorf("the start line does not name %s; stderr:\n%s", g, stderr)
+		}
+	}
+
+	p.writeProfile(t, "")
+	out, _, code = p.runResult(t, env, "run", "--", "sh", "-c", "echo ${WAYLAND_DISPLAY-unset} ${PULSE_SERVER-unset} ${PIPEWIRE_REMOTE-unset}; ls -A /run; "+probe)
+	if code != 0 || !strings.HasPrefix(out, "unset unset unset\n") || strings.Contains(out, "hello") || strings.Contains(out, "D 2.") {
+		t.Errorf("without the keys: exit %d, stdout %q", code, out)
 	}
 }
