@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"sandbox/internal/testenv"
+	"sandbox/internal/testregistry"
 )
 
 // runResult runs `sandbox ARGS...` in the project with extra variables
@@ -130,5 +131,22 @@ func TestDeviceRefused(t *testing.T) {
 	_, stderr, code := p.runResult(t, nil, "run", "--", "true")
 	if code != 125 || !strings.Contains(stderr, `devices = ["/dev/fuse"]`) {
 		t.Errorf("a [[mount]] under /dev: exit %d, stderr:\n%s\nwant 125 with the devices hint", code, stderr)
+	}
+}
+
+// On an image root too, a granted device and a forwarded socket appear
+// at their places (the image's /tmp and /run are not the host's).
+func TestGrantsOnImage(t *testing.T) {
+	testenv.Require(t, testenv.DebianImage, testenv.FuseDev)
+	p := newProject(t)
+	reg := testregistry.Start(t)
+	ref := reg.Push(t, os.Getenv("SANDBOX_TEST_DEBIAN_OCI"), "minbase", "debian:minbase")
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	serveUnix(t, sock, "agent-hello")
+	p.writeProfile(t, "image = \""+ref+"\"\ninsecure_registries = [\""+strings.Split(ref, "/")[0]+"\"]\ndevices = [\"/dev/fuse\"]\n[forward]\nssh_agent = true\n")
+	out, stderr, code := p.runResult(t, []string{"SSH_AUTH_SOCK=" + sock}, "run", "--tls-verify=false", "--",
+		"sh", "-c", "test -c /dev/fuse && echo dev; test -S $SSH_AUTH_SOCK && echo $SSH_AUTH_SOCK")
+	if want := "dev\n/run/sandbox/ssh-agent.sock\n"; code != 0 || out != want {
+		t.Errorf("grants on an image: exit %d, stdout %q, want %q; stderr:\n%s", code, out, want, stderr)
 	}
 }
