@@ -106,7 +106,7 @@ func (g *grantEdits) applyCDI(name, file string, e cdispec.ContainerEdits) error
 		return &DeviceError{Device: name, Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
 	}
 	for _, h := range e.Hooks {
-		if err := g.cdiHook(h); err != nil {
+		if err := g.cdiHook(h, g.onImage); err != nil {
 			return bad("%v", err)
 		}
 	}
@@ -160,31 +160,75 @@ func under(p string, dirs ...string) bool {
 }
 
 // cdiHook accepts the hooks whose effect is data the sandbox applies
-// itself, and refuses the rest by name. Accepted: NVIDIA's update-ldcache
-// (its folders go on LD_LIBRARY_PATH instead of a host-run ldconfig).
-func (g *grantEdits) cdiHook(h *cdispec.Hook) error {
-	args := h.Args
-	if len(args) > 0 && (path.Base(args[0]) == "nvidia-ctk") && len(args) > 1 && args[1] == "hook" {
-		args = args[1:]
+// itself, and refuses the rest by name. Accepted are NVIDIA's
+// (nvidia-cdi-hook, or nvidia-ctk hook): update-ldcache (its folders go on
+// LD_LIBRARY_PATH instead of a host-run ldconfig), create-symlinks
+// (symlink ops on an image; on the host base the host's own tree, links
+// included, is what the sandbox sees), and enable-cuda-compat and
+// disable-device-node-modification, which only tune a container that can
+// create device nodes or lacks the host's libraries, neither of which a
+// sandbox on the host base does.
+func (g *grantEdits) cdiHook(h *cdispec.Hook, onImage bool) error {
+	args := nvidiaHookArgs(h)
+	refuse := fmt.Errorf("%s hook %s is refused: a CDI hook runs a host program as root in podman's model, and the sandbox never runs host programs for a device (argv: %s)",
+		h.HookName, h.Path, strings.Join(h.Args, " "))
+	if len(args) == 0 {
+		return refuse
 	}
-	if len(args) > 1 && strings.HasPrefix(path.Base(h.Path), "nvidia-") && args[1] == "update-ldcache" {
-		var folders []string
-		for i := 2; i < len(args); i++ {
-			if args[i] == "--folder" && i+1 < len(args) {
-				folders = append(folders, args[i+1])
-				i++
-			} else if f, ok := strings.CutPrefix(args[i], "--folder="); ok {
-				folders = append(folders, f)
-			}
-		}
+	switch args[0] {
+	case "update-ldcache":
+		folders := flagValues(args[1:], "folder")
 		if prev := g.env["LD_LIBRARY_PATH"]; prev != "" {
 			folders = append(folders, prev)
 		}
-		g.setenv("LD_LIBRARY_PATH", strings.Join(folders, ":"))
-		return nil
+		if len(folders) > 0 {
+			g.setenv("LD_LIBRARY_PATH", strings.Join(folders, ":"))
+		}
+	case "create-symlinks":
+		for _, l := range flagValues(args[1:], "link") {
+			target, link, ok := strings.Cut(l, "::")
+			if !ok || !path.IsAbs(link) || under(path.Clean(link), "/proc", "/sys", "/dev") {
+				return fmt.Errorf("%s hook create-symlinks: link %q is not TARGET::/ABSOLUTE/LINK", h.HookName, l)
+			}
+			if onImage {
+				g.ops = append(g.ops, mounts.Op{Kind: mounts.Symlink, Source: target, Target: path.Clean(link)})
+			}
+		}
+	case "enable-cuda-compat", "disable-device-node-modification":
+	default:
+		return refuse
 	}
-	return fmt.Errorf("%s hook %s is refused: a CDI hook runs a host program as root in podman's model, and the sandbox never runs host programs for a device (argv: %s)",
-		h.HookName, h.Path, strings.Join(h.Args, " "))
+	return nil
+}
+
+// nvidiaHookArgs is the subcommand and arguments of an NVIDIA CDI hook,
+// or nil for any other program.
+func nvidiaHookArgs(h *cdispec.Hook) []string {
+	switch path.Base(h.Path) {
+	case "nvidia-cdi-hook":
+		if len(h.Args) > 1 {
+			return h.Args[1:]
+		}
+	case "nvidia-ctk":
+		if len(h.Args) > 2 && h.Args[1] == "hook" {
+			return h.Args[2:]
+		}
+	}
+	return nil
+}
+
+// flagValues collects --name VALUE and --name=VALUE from args.
+func flagValues(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--"+name && i+1 < len(args) {
+			out = append(out, args[i+1])
+			i++
+		} else if v, ok := strings.CutPrefix(args[i], "--"+name+"="); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // checkCDI lists the CDI devices (`--device vendor/class=name`) present.

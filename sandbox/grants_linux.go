@@ -26,6 +26,8 @@ type grantEdits struct {
 	// nobody's group inside, where they are not mapped, but the kernel
 	// checks the host's ids, so access works as on the host.
 	keepGroups bool
+	// onImage: the root is an image's, not the host's.
+	onImage bool
 }
 
 func (g *grantEdits) setenv(k, v string) {
@@ -42,7 +44,7 @@ func addGrants(spec *Spec, p *profiles.Profile, h Host, files string) error {
 	if len(p.Devices) == 0 && len(p.Forward.Names()) == 0 {
 		return nil
 	}
-	g := &grantEdits{}
+	g := &grantEdits{onImage: len(spec.Mounts) > 0 && spec.Mounts[0].Kind == mounts.Overlay}
 	if err := g.addDevices(p.Devices); err != nil {
 		return err
 	}
