@@ -12,7 +12,7 @@ if [ "${1:-run}" = test ]; then
   pkgs+=(procps util-linux bubblewrap iproute2)   # ps in tests; unshare and bwrap for make bench; ip netns
   pkgs+=(passt slirp4netns iperf3 curl python3)  # the network helpers, their benchmark, clients in tests
   pkgs+=(docker-registry skopeo umoci busybox-static debootstrap)  # images: a real registry, images made by other tools
-  pkgs+=(openssh-client xvfb x11-utils xauth)    # forwarding tests: a real ssh-agent, an Xvfb display, xdpyinfo
+  pkgs+=(openssh-client xvfb x11-utils xauth gpg-agent gpgconf)  # forwarding tests: real ssh-agent, Xvfb + xdpyinfo, gpg-agent
   pkgs+=(fuse-overlayfs podman runc)             # the overlay fallback; podman (with runc: crun refuses hybrid cgroups) for the image benchmark and checks
 fi
 
