@@ -187,6 +187,8 @@ func (b *builder) run(op Op) error {
 		return b.bind(op.Source, op.Target, attrs)
 	case Dev:
 		return b.bind(op.Source, op.Target, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
+	case Device, Socket:
+		return b.bindNode(op)
 	case Tmpfs:
 		return b.fs("tmpfs", op, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|roAttr(op.ReadOnly))
 	case Proc, Mqueue:

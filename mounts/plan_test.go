@@ -1,6 +1,7 @@
 package mounts
 
 import (
+	"path"
 	"testing"
 )
 
@@ -83,3 +84,21 @@ func TestAttrNames(t *testing.T) {
 type errTest struct{}
 
 func (errTest) Error() string { return "boom" }
+
+func TestPlanWith(t *testing.T) {
+	base := Image(ImageOptions{Layers: []string{"/l"}, Project: "/p"})
+	p := base.With(Op{Kind: Socket, Source: "/run/user/1/agent", Target: "/run/sandbox/ssh-agent.sock"}, Op{Kind: Device, Source: "/dev/kvm", Target: "/dev/kvm"})
+	if len(p) != len(base)+2 || p[0].Kind != Overlay {
+		t.Fatalf("With: %d ops, first %s; want %d, overlay first", len(p), p[0].Kind, len(base)+2)
+	}
+	seen := map[string]bool{}
+	for _, op := range p {
+		if parent := path.Dir(op.Target); op.Target != "/" && (parent == "/dev" || parent == "/run") && !seen[parent] {
+			t.Errorf("%s comes before its parent %s", op.Target, parent)
+		}
+		seen[op.Target] = true
+	}
+	if len(base) > 0 && base[len(base)-1].Kind == Device {
+		t.Error("With changed the plan it was called on")
+	}
+}

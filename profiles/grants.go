@@ -11,9 +11,8 @@ import (
 // GrantKind is what a grant opens to the sandbox beyond its project.
 type GrantKind string
 
-// The kinds of grant. Devices and socket forwarding join this list when
-// the profile can ask for them: every door a profile opens on the host is
-// a Grant computed here, and nowhere else.
+// The kinds of grant: every door a profile opens on the host is a Grant
+// computed here, and nowhere else.
 const (
 	GrantMount        GrantKind = "mount"         // a host path outside the project
 	GrantEnv          GrantKind = "env"           // a host variable beyond the built-in list
@@ -21,6 +20,8 @@ const (
 	GrantHostLoopback GrantKind = "host-loopback" // network.allow_host_loopback
 	GrantPort         GrantKind = "port"          // a port forwarded on a non-loopback address
 	GrantUnprotected  GrantKind = "unprotected"   // protect.defaults = false: .git/hooks and the rest writable
+	GrantDevice       GrantKind = "device"        // a host device node or a CDI device (devices.go)
+	GrantForward      GrantKind = "forward"       // a forwarded agent, display or audio socket (devices.go)
 )
 
 // Grant is one door a profile opens on the host. Grants are data: `profile
@@ -90,7 +91,7 @@ func (p *Profile) Grants(h GrantHost) []Grant {
 	if !p.Protect.Defaults {
 		gs = append(gs, Grant{Kind: GrantUnprotected, What: "writable .git/hooks, .git/config and editor settings"})
 	}
-	return gs
+	return append(gs, p.deviceGrants()...)
 }
 
 // ExpandSource expands a mount source as the sandbox does: a leading ~ is

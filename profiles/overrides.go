@@ -62,6 +62,7 @@ type Overrides struct {
 	Network string   // --network MODE
 	Publish []string // -p [ip:]hostport:port[/proto] (repeatable)
 	Allow   []string // --allow HOST (repeatable)
+	Devices []string // --device PATH or vendor.com/class=name
 }
 
 // Apply writes the overrides into p and validates the result.
@@ -83,6 +84,7 @@ func (p *Profile) Apply(o Overrides) error {
 		}
 		p.Mounts = append(p.Mounts, m)
 	}
+	p.Devices = append(p.Devices, o.Devices...)
 	if o.Workdir != "" {
 		p.Workdir = o.Workdir
 		p.markSet("workdir")

@@ -52,6 +52,11 @@ type Profile struct {
 	Tmpfs TmpfsSizes `toml:"tmpfs" json:"tmpfs"`
 	// Security is the [security] table: the kernel surface the payload gets.
 	Security Security `toml:"security" json:"security"`
+	// Devices are host device nodes ("/dev/kvm") and CDI devices
+	// ("vendor.com/class=name") made visible inside; see devices.go.
+	Devices []string `toml:"devices,omitempty" json:"devices,omitempty"`
+	// Forward passes host desktop and agent sockets in, each off by default.
+	Forward Forward `toml:"forward" json:"forward"`
 
 	// set are the top-level keys the profile file or flags gave, so that
 	// an image's own settings (user, workdir) apply where they did not.
@@ -205,5 +210,6 @@ func (p *Profile) Clone() *Profile {
 	c.Protect.Paths = append([]string(nil), p.Protect.Paths...)
 	c.Cache.Shared = append([]string(nil), p.Cache.Shared...)
 	c.Security.AllowSyscalls = append([]string(nil), p.Security.AllowSyscalls...)
+	c.Devices = append([]string(nil), p.Devices...)
 	return &c
 }

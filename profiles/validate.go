@@ -127,6 +127,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	p.Tmpfs.validate(bad)
 	p.Cache.validate(bad)
 	p.Security.validate(bad)
+	p.validateDevices(bad)
 	return errs.orNil()
 }
 
@@ -147,6 +148,9 @@ func checkTarget(t string) (msg, hint string) {
 	clean := path.Clean(rest)
 	for _, reserved := range []string{"/", "/proc", "/sys", "/dev"} {
 		if clean == reserved || (reserved != "/" && strings.HasPrefix(clean, reserved+"/")) {
+			if reserved == "/dev" && clean != "/dev" {
+				return "would cover the sandbox's own /dev", `for a device node write devices = ["` + clean + `"] (or --device ` + clean + `); other mounts cannot go under /dev`
+			}
 			return "would cover the sandbox's own " + reserved, "choose another target"
 		}
 	}

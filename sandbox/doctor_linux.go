@@ -47,6 +47,7 @@ func Doctor() []Check {
 		checkCgroup(),
 		checkLandlock(),
 		checkSeccomp(),
+		checkCDI(),
 	}
 }
 

@@ -247,7 +247,7 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 			UidMappings:                sysMaps(spec.UIDMap),
 			GidMappings:                sysMaps(spec.GIDMap),
 			GidMappingsEnableSetgroups: spec.SetGroups,
-			Credential:                 &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID), NoSetGroups: !spec.SetGroups},
+			Credential:                 &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID), NoSetGroups: !spec.SetGroups || spec.KeepGroups},
 			Setsid:                     true,
 			Pdeathsig:                  syscall.SIGKILL,
 			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},

@@ -65,9 +65,14 @@ func hostSource(plan mounts.Plan, inside string, depth int) (string, bool) {
 	return "", false
 }
 
-// under reports whether p is dir or below it.
-func under(p, dir string) bool {
-	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+// under reports whether p is one of dirs or below one.
+func under(p string, dirs ...string) bool {
+	for _, dir := range dirs {
+		if p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func isDir(p string) bool {

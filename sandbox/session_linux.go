@@ -160,6 +160,11 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
+	if s.imageRoot == nil { // setup steps build cached layers: no host doors
+		if err := addGrants(spec, &p, host, files); err != nil {
+			return nil, release, err
+		}
+	}
 	spec.Process.Rlimits = rlimits(p.Limits)
 	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)}, release, nil
 }

@@ -25,6 +25,9 @@ type Spec struct {
 	// SetGroups is false in the single-id layout, where setgroups(2) is
 	// denied.
 	SetGroups bool `json:"setgroups"`
+	// KeepGroups: the payload keeps the user's supplementary groups (for
+	// granted devices), instead of dropping them with setgroups(2).
+	KeepGroups bool `json:"keep_groups,omitempty"`
 	// Network is the [network] mode: none, slirp, host or proxy.
 	Network string `json:"network"`
 	// Unreachable are the host's own addresses, routed nowhere inside so

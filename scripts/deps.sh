@@ -13,6 +13,7 @@ if [ "${1:-run}" = test ]; then
   pkgs+=(passt slirp4netns iperf3 curl python3)  # the network helpers, their benchmark, clients in tests
   pkgs+=(python3-pytest nodejs)                   # ecosystem projects under sandbox init's profile (pytest, node --test)
   pkgs+=(docker-registry skopeo umoci busybox-static debootstrap)  # images: a real registry, images made by other tools
+  pkgs+=(openssh-client xvfb x11-utils xauth gpg-agent gpgconf)  # forwarding tests: real ssh-agent, Xvfb + xdpyinfo, gpg-agent
   pkgs+=(fuse-overlayfs podman runc)             # the overlay fallback; podman (with runc: crun refuses hybrid cgroups) for the image benchmark and checks
   pkgs+=(python3-pytest git strace gdb)           # real workloads under the seccomp filter (security tests)
 fi

@@ -72,6 +72,7 @@ func newProfileShowCmd() *cobra.Command {
 	}
 	o.addFlags(cmd)
 	o.addLimitFlags(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

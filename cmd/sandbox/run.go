@@ -137,6 +137,7 @@ func newRunCmd() *cobra.Command {
 	o.addLockedFlag(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time, the profile's grants) on stderr at the end")
 	o.addLimitFlags(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
 	return cmd
 }
@@ -157,6 +158,7 @@ func newShellCmd() *cobra.Command {
 	o.addImageFlags(cmd)
 	o.addLimitFlags(cmd)
 	o.addLockedFlag(cmd)
+	o.addDeviceFlags(cmd)
 	cmd.Flags().BoolVar(&o.ephemeral, "ephemeral", false, "use a throwaway home and image layer instead of the project's persistent ones")
 	return cmd
 }
@@ -207,8 +209,16 @@ func (o *runOptions) run(terminal bool) error {
 	if err := requireTrust(src, o.grants, os.Stdin, os.Stderr); err != nil {
 		return err
 	}
-	if len(o.grants) > 0 {
-		fmt.Fprintln(os.Stderr, grantsLine(o.grants))
+	// Devices a flag adds need no trust (they are the user's own), but
+	// the start line names them with the profile's grants.
+	shown := o.grants
+	for _, g := range p.DeviceGrants() {
+		if !slices.Contains(shown, g) {
+			shown = append(shown, g)
+		}
+	}
+	if len(shown) > 0 {
+		fmt.Fprintln(os.Stderr, grantsLine(shown))
 	}
 	cwd, _ := os.Getwd()
 	s := o.session(p, src.Project, src.Path, cwd)

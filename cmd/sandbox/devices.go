@@ -1,0 +1,11 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// addDeviceFlags adds --device (run, shell, profile show).
+func (o *profileOptions) addDeviceFlags(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&o.overrides.Devices, "device", nil,
+		"make a host device node (`PATH` under /dev, e.g. /dev/kvm) or a CDI device (vendor.example.com/class=name) visible inside (repeatable)")
+}
