@@ -13,18 +13,17 @@ import (
 	"time"
 
 	"sandbox/cgroup"
+	"sandbox/internal/testenv"
 )
 
 // The TestCgroupVM tests enforce limits for real. They run only inside the
-// throwaway cgroup v2 VM of ../shared/tools/cgroup2-vm, as uid 1000 in a
-// delegated scope: scripts/test-vm.sh starts them (make test does, as root).
+// throwaway cgroup v2 VM of scripts/vm/run.sh, as uid 1000 in a delegated
+// scope: scripts/test-vm.sh starts them (make test does).
 // On this project's CI hosts cgroup v1 holds the controllers, so the host
 // side can only test that limits fail closed (testdata/script/limits.txtar).
 func requireVM(t *testing.T) *project {
 	t.Helper()
-	if os.Getenv("CGROUP2_VM") != "1" {
-		t.Skip("runs inside the cgroup v2 VM, started by scripts/test-vm.sh")
-	}
+	testenv.Require(t, testenv.CgroupVM)
 	return newProject(t)
 }
 
@@ -107,12 +106,24 @@ func TestCgroupVMPids(t *testing.T) {
 	if cgroupStat(t, s, "pids_max_events") < 1 {
 		t.Errorf("pids.max was never hit: %v", s)
 	}
-	// The machine stays responsive while a bomb runs.
-	bomb := p.command("run", "--pids", "32", "--timeout", "3s", "--", "/test/forkbomb")
+	// The machine stays responsive while a bomb runs: measured once the
+	// bomb is at its limit (its cgroup holds 32 tasks or refused a fork).
+	bomb := p.command("run", "--pids", "32", "--timeout", "6s", "--", "/test/forkbomb")
 	if err := bomb.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	d, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(d.Dir, "sandbox-"+strconv.Itoa(bomb.Process.Pid))
+	atLimit := time.Now()
+	waitUntil(t, 5*time.Second, "the bomb reaches pids.max in "+dir, func() bool {
+		current, _ := os.ReadFile(filepath.Join(dir, "pids.current"))
+		events, _ := os.ReadFile(filepath.Join(dir, "pids.events"))
+		return strings.TrimSpace(string(current)) == "32" || regexp.MustCompile(`(?m)^max [1-9]`).Match(events)
+	})
+	t.Logf("the bomb reached its limit after %v", time.Since(atLimit))
 	t0 := time.Now()
 	if out, err := exec.Command("sh", "-c", "echo responsive").Output(); err != nil || string(out) != "responsive\n" {
 		t.Errorf("the host could not run a command during the bomb: %v", err)
