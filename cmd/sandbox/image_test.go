@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"sandbox/internal/testenv"
 	"sandbox/internal/testregistry"
@@ -148,13 +147,23 @@ func TestImageSandboxStateResetEphemeralInUse(t *testing.T) {
 	if out := p.output(t, "run", "--", "sh", "-c", "ls /root"); out != "state\n" {
 		t.Errorf("after --ephemeral the sandbox holds %q, want only state", out)
 	}
-	// A second run of the project while one runs is refused.
-	bg := p.command("run", "--", "sleep", "3")
+	// A second run of the project while one runs is refused. The first
+	// holds the project until its stdin closes.
+	bg := p.command("run", "--", "sh", "-c", "echo running; read x; true")
+	stdin, err := bg.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := bg.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := bg.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer bg.Wait()
-	time.Sleep(700 * time.Millisecond)
+	defer stdin.Close()
+	readAll(stdout).waitFor(t, 0, "running\n")
 	_, errOut, code := p.run(t, "run", "--", "true")
 	if code != 125 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "--ephemeral") {
 		t.Errorf("concurrent run: code %d, stderr %q; want 125 and an in-use error naming --ephemeral", code, errOut)
@@ -163,7 +172,10 @@ func TestImageSandboxStateResetEphemeralInUse(t *testing.T) {
 	if out, errOut, code := p.run(t, "run", "--ephemeral", "--", "sh", "-c", "ls /bin/ls"); code != 0 || out != "/bin/ls\n" {
 		t.Errorf("--ephemeral beside a running sandbox: code %d %q %s", code, out, errOut)
 	}
-	bg.Wait()
+	stdin.Close()
+	if err := bg.Wait(); err != nil {
+		t.Errorf("the first run: %v", err)
+	}
 	// rmi refuses what the sandbox stands on; reset discards the changes.
 	if _, errOut, code := p.run(t, "rmi", ref); code != 125 || !strings.Contains(errOut, "sandbox reset") {
 		t.Errorf("rmi of a used image: code %d, stderr %q", code, errOut)
