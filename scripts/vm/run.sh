@@ -46,7 +46,8 @@ need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v xz >/dev/null || need+=(xz-utils)
-[ -x /bin/busybox ] && /bin/busybox --list | grep -qx depmod || need+=(busybox-static)
+# (No pipe into grep -q: under pipefail, busybox's SIGPIPE would count.)
+[ -x /bin/busybox ] && grep -qx depmod < <(/bin/busybox --list) || need+=(busybox-static)
 [ -x /usr/bin/newuidmap ] || need+=(uidmap)
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}: run this once as root, or apt-get install ${need[*]}"
@@ -125,9 +126,12 @@ cp "$here/as-user" "$root/usr/local/bin/as-user"
 chmod 755 "$root/init" "$root/usr/local/bin/as-user"
 cp -a "$payload/." "$root/test/"
 
-# newuidmap and newgidmap with their libraries, at the same paths.
+# newuidmap and newgidmap with their libraries, at the same paths. Setuid
+# root in the guest (cpio makes root the owner): a copy made by a user
+# has lost the bit.
 for b in /usr/bin/newuidmap /usr/bin/newgidmap; do
-  cp -p "$b" "$root$b"
+  cp "$b" "$root$b"
+  chmod 4755 "$root$b"
   for lib in $(ldd "$b" | grep -o '/[^ ]*'); do
     mkdir -p "$root$(dirname "$lib")" && cp -Ln "$lib" "$root$lib"
   done
