@@ -154,8 +154,10 @@ func TestCgroupVMCPU(t *testing.T) {
 	if throttled < 1 {
 		t.Errorf("cpu.max never throttled: %v", s)
 	}
-	// 10% of the run's wall time, plus one period's quota of slack.
-	if allowed := 0.1*float64(took.Microseconds()) + 10000; usage > allowed {
+	// 10% of the run's wall time, with half as much again for the overrun
+	// that throttling at scheduler ticks lets through in each period (a run
+	// without the limit uses most of its wall time).
+	if allowed := 0.15 * float64(took.Microseconds()); usage > allowed {
 		t.Errorf("used %v µs of CPU in %v at 0.1 CPU, more than %v", usage, took, allowed)
 	}
 	noLeftoverCgroups(t)
