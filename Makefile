@@ -4,10 +4,14 @@ PREFIX  ?= $(HOME)/.local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/sandbox
 export CGO_ENABLED := 0
+# Any Go from 1.21 on fetches the toolchain go.mod names; scripts/go-env.sh
+# says what to install when go is missing or older.
+export GOTOOLCHAIN ?= auto
 
 .PHONY: build test bench lint install shell help
 
 build: ## build bin/sandbox (static, no cgo)
+	@scripts/go-env.sh
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/sandbox
 
 test: ## run every test; as root, namespace tests run as the user sandbox-test

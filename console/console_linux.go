@@ -5,39 +5,26 @@ package console
 
 import (
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // IsTerminal reports whether fd is a terminal.
-func IsTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
-}
+func IsTerminal(fd int) bool { return term.IsTerminal(fd) }
 
 // State is a terminal's saved settings.
 type State struct {
-	fd      int
-	termios unix.Termios
+	fd    int
+	saved *term.State
 }
 
 // MakeRaw puts the terminal fd into raw mode (cfmakeraw) and returns its
 // previous state, for Restore.
 func MakeRaw(fd int) (*State, error) {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	saved, err := term.MakeRaw(fd)
 	if err != nil {
 		return nil, err
 	}
-	old := &State{fd: fd, termios: *t}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
-		return nil, err
-	}
-	return old, nil
+	return &State{fd: fd, saved: saved}, nil
 }
 
 // Restore puts the terminal back as it was. Safe to call more than once.
@@ -45,7 +32,7 @@ func (s *State) Restore() error {
 	if s == nil {
 		return nil
 	}
-	return unix.IoctlSetTermios(s.fd, unix.TCSETS, &s.termios)
+	return term.Restore(s.fd, s.saved)
 }
 
 // Size is a window size in characters.
@@ -56,15 +43,16 @@ type Size struct {
 
 // GetSize reads the window size of terminal fd.
 func GetSize(fd int) (Size, error) {
-	ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+	cols, rows, err := term.GetSize(fd)
 	if err != nil {
 		return Size{}, err
 	}
-	return Size{Rows: ws.Row, Cols: ws.Col}, nil
+	return Size{Rows: uint16(rows), Cols: uint16(cols)}, nil
 }
 
 // SetSize sets the window size of terminal fd; on a PTY master this sends
-// SIGWINCH to the foreground process group of its slave.
+// SIGWINCH to the foreground process group of its slave. (x/term only
+// reads sizes.)
 func SetSize(fd int, s Size) error {
 	if s.Rows == 0 || s.Cols == 0 {
 		return nil

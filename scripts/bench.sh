@@ -4,6 +4,7 @@
 # rootless tool is measured rootless: as root, this runs as sandbox-test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/go-env.sh
 scripts/deps.sh test
 export CGO_ENABLED=0
 dir=$(mktemp -d /tmp/sandbox-bench.XXXXXX)
@@ -17,11 +18,15 @@ if [ "$(id -u)" -eq 0 ]; then
   # our own (loopback plus a veth sink, as scripts/as-test-user makes), so
   # that the network benchmark sends nothing off this machine.
   user=$("$OLDPWD/scripts/test-user.sh")
-  chmod 666 /dev/net/tun
+  . "$OLDPWD/scripts/devices.sh"
+  trap 'restore_devices; rm -rf "$dir"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM HUP
+  open_devices /dev/net/tun
   debian=$("$OLDPWD/scripts/test-images.sh")
   netns=sandbox-bench-$$
   ip netns add "$netns"
-  trap 'rm -rf "$dir"; ip netns delete "$netns" 2>/dev/null' EXIT
+  trap 'restore_devices; rm -rf "$dir"; ip netns delete "$netns" 2>/dev/null' EXIT
   ip -n "$netns" link set lo up
   ip -n "$netns" link add sbxsink0 type veth peer name sbxsink1
   ip -n "$netns" addr add 192.0.2.200/24 dev sbxsink0

@@ -30,6 +30,6 @@ if ! command -v apt-get >/dev/null; then
 fi
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "sandbox: installing ${missing[*]}" >&2
+echo "sandbox: host change: installing the packages ${missing[*]} (apt-get; they stay installed)" >&2
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -6,11 +6,8 @@
 #   scripts/quickstart.sh run -- go version
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/go-env.sh
 scripts/deps.sh run
-if ! command -v go >/dev/null; then
-  echo "sandbox: Go is not installed: install Go 1.22 or newer (https://go.dev/dl, or apt-get install golang-go)" >&2
-  exit 1
-fi
 make --no-print-directory build >/dev/null
 bin/sandbox doctor || true
 echo

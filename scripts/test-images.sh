@@ -9,6 +9,7 @@ layout=$cache/debian-oci
 if [ -f "$layout/index.json" ] && grep -q minbase "$layout/index.json"; then
   echo "$layout"; exit 0
 fi
+echo "sandbox: host change: building the Debian test image once (debootstrap, about a minute) into $layout" >&2
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -6,8 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 user=sandbox-nosub
-id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
-for f in /etc/subuid /etc/subgid; do sed -i "/^$user:/d" "$f"; done
+if ! id "$user" >/dev/null 2>&1; then
+  echo "sandbox: host change: creating the user $user without subordinate ids (useradd; it stays)" >&2
+  useradd --create-home --shell /bin/bash "$user"
+fi
+for f in /etc/subuid /etc/subgid; do
+  grep -q "^$user:" "$f" && echo "sandbox: host change: removing $user's range from $f" >&2
+  sed -i "/^$user:/d" "$f"
+done
 uid=$(id -u "$user")
 dir=$(mktemp -d /tmp/sandbox-nosub.XXXXXX)
 trap 'rm -rf "$dir"' EXIT

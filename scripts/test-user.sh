@@ -5,11 +5,13 @@
 set -euo pipefail
 user=sandbox-test
 if ! id "$user" >/dev/null 2>&1; then
+  echo "sandbox: host change: creating the user $user (useradd; it stays)" >&2
   useradd --create-home --shell /bin/bash "$user"
 fi
 for f in /etc/subuid /etc/subgid; do
   if ! grep -q "^$user:" "$f" 2>/dev/null; then
     flag=--add-subuids; [ "$f" = /etc/subgid ] && flag=--add-subgids
+    echo "sandbox: host change: giving $user the range 200000-265535 in $f" >&2
     usermod "$flag" 200000-265535 "$user"
   fi
 done

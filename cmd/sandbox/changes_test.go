@@ -5,9 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"sandbox/internal/testenv"
 )
@@ -158,16 +156,28 @@ func TestKilledCommitLeavesAUsableSandbox(t *testing.T) {
 	_, ref := pushBusybox(t)
 	p := imageProject(t, ref)
 	p.output(t, "run", "--", "sh", "-c", "dd if=/dev/urandom of=/root/big bs=1M count=40 2>/dev/null; echo hi > /root/new")
-	for _, after := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond, 800 * time.Millisecond} {
+	// Kill points: at once; while the layer is being packed; once the
+	// layer blob is in the store, before the image and sandbox point to it.
+	store := filepath.Join(p.home, ".local/share/sandbox/images")
+	points := []struct {
+		name string
+		when func(blobs int) bool
+	}{
+		{"at start", func(int) bool { return true }},
+		{"while packing", func(int) bool { return globSize(filepath.Join(store, "tmp/commit-*")) > 1<<20 }},
+		{"with the layer stored", func(blobs int) bool { return globCount(filepath.Join(store, "oci/blobs/sha256/*")) > blobs }},
+	}
+	for _, at := range points {
+		blobs := globCount(filepath.Join(store, "oci/blobs/sha256/*"))
 		cmd := p.command("commit", "-m", "killed")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(after)
-		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
+		if !killWhen(t, cmd, func() bool { return at.when(blobs) }) {
+			t.Logf("the commit ended before the kill point %q (blobs %d -> %d)", at.name, blobs, globCount(filepath.Join(store, "oci/blobs/sha256/*")))
+		}
 		if out := p.output(t, "run", "--", "sh", "-c", "cat /root/new; wc -c < /root/big"); out != "hi\n41943040\n" {
-			t.Fatalf("after a commit killed at %v the sandbox shows %q", after, out)
+			t.Fatalf("after a commit killed %s the sandbox shows %q", at.name, out)
 		}
 	}
 	// A killed commit may have finished everything but clearing the

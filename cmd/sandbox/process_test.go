@@ -56,23 +56,32 @@ func TestShellPTY(t *testing.T) {
 	at = out.waitFor(t, at, "/dev/pts/0")
 	at = out.waitFor(t, at, "30 100")
 
-	// A resize reaches the shell (SIGWINCH, new size on its PTY).
+	// A resize reaches the shell (SIGWINCH, new size on its PTY): the
+	// shell polls its size until it is the new one.
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 20, Cols: 80}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	send("stty size\n")
-	at = out.waitFor(t, at, "20 80")
+	send("until stty size | grep -qx '2[0] 80'; do sleep 0.01; done; echo resized-$((6*7))\n")
+	at = out.waitFor(t, at, "resized-42")
 
 	// Job control: Ctrl-Z stops the foreground job, fg resumes it, Ctrl-C
-	// ends it and only it: the shell is still there.
-	send("sleep 300\n")
-	time.Sleep(300 * time.Millisecond)
+	// ends it and only it: the shell is still there. Each key is sent once
+	// the job is in the state it acts on.
+	job := "sleep 300." + strconv.Itoa(os.Getpid())
+	send(job + "\n")
+	var pid int
+	waitUntil(t, 10*time.Second, "the job runs", func() bool {
+		pids := processesWith(job)
+		if len(pids) > 0 {
+			pid = pids[0]
+		}
+		return pid != 0
+	})
 	send("\x1a")
 	at = out.waitFor(t, at, "Stopped")
 	send("fg\n")
-	at = out.waitFor(t, at, "sleep 300")
-	time.Sleep(200 * time.Millisecond)
+	at = out.waitFor(t, at, job)
+	waitUntil(t, 10*time.Second, "the job runs again", func() bool { return procState(pid) != 'T' })
 	send("\x03")
 	send("echo alive-$((40+2))\n")
 	at = out.waitFor(t, at, "alive-42")
@@ -253,8 +262,12 @@ func TestConcurrentRunsHavePrivateTmp(t *testing.T) {
 	p := newProject(t)
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
+	// Each run writes its /tmp, then waits (polling the project directory,
+	// which they share, for at most 10 s) until all three have, so that
+	// they overlap, then reads its /tmp.
+	barrier := `touch wrote-$0; n=0; until [ "$(ls wrote-* | wc -l)" = 3 ]; do [ $n = 1000 ] && exit 9; n=$((n+1)); sleep 0.01; done`
 	for _, name := range []string{"first", "second", "third"} {
-		cmd := p.command("run", "--", "sh", "-c", "echo "+name+" > /tmp/who; sleep 0.5; cat /tmp/who; ls /tmp")
+		cmd := p.command("run", "--", "sh", "-c", "echo $0 > /tmp/who; "+barrier+"; cat /tmp/who; ls /tmp", name)
 		out := &bytes.Buffer{}
 		cmd.Stdout = out
 		if err := cmd.Start(); err != nil {
@@ -333,7 +346,12 @@ func TestNoTerminalInjection(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 		_ = cmd.Run()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The terminal delivers what was written to it in order: once a line
+	// written after the runs arrives, so has all they wrote.
+	if _, err := tty.WriteString("end-of-runs\n"); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, 0, "end-of-runs")
 	got := out.String()
 	// The seccomp filter answers EPERM before the kernel's ENOTTY (no
 	// controlling terminal); with seccomp = "off" the latter protects.
@@ -367,4 +385,19 @@ func TestFailedRunLeavesNoState(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(p.runtime, "sandbox", "runs", "*")); len(left) > 0 {
 		t.Errorf("run state left behind: %v", left)
 	}
+}
+
+// procState is the state letter of pid in /proc/PID/stat (R, S, T...), or
+// 0 when it is gone.
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
 }

@@ -177,3 +177,14 @@ var RuntimeTest = Requirement{"the OCI runtimetest ($SANDBOX_TEST_RUNTIMETEST, b
 	_, err := exec.LookPath(bin)
 	return err
 })}
+
+// CgroupVM: the test runs inside the throwaway cgroup v2 VM of
+// scripts/vm/run.sh (which sets CGROUP2_VM=1), where limits are enforced
+// for real. scripts/test-vm.sh runs such tests there; scripts/test.sh
+// leaves them out of the host's run (go test -skip '^TestCgroupVM').
+var CgroupVM = Requirement{"the cgroup v2 VM (scripts/test-vm.sh runs these tests in it)", func() error {
+	if os.Getenv("CGROUP2_VM") != "1" {
+		return errors.New("CGROUP2_VM is not 1: not inside the VM")
+	}
+	return nil
+}}
