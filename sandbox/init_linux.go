@@ -187,7 +187,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := sock.send(message{Type: msgStarted}); err != nil {
 		return 0, err
 	}
-	status := reap(cmd.Process.Pid, signals)
+	status := supervise(sock, spec, cmd.Process.Pid, signals)
 	_ = sock.send(message{Type: msgExited, Status: int(status)})
 	return ExitStatus(status), nil
 }
@@ -267,32 +267,6 @@ func execFailure(name string, err error) (int, string) {
 		return ExitCannotExec, fmt.Sprintf("cannot run %s: not an executable format (a script needs a #! line)", name)
 	}
 	return ExitCannotExec, fmt.Sprintf("cannot run %s: %v", name, err)
-}
-
-// reap waits as pid 1: it forwards signals to the payload and reaps every
-// child, returning the payload's wait status when it ends. Orphans left
-// behind die with init when it exits.
-func reap(payload int, signals chan os.Signal) syscall.WaitStatus {
-	for sig := range signals {
-		if sig != unix.SIGCHLD {
-			_ = unix.Kill(payload, sig.(syscall.Signal))
-			continue
-		}
-		for {
-			var ws syscall.WaitStatus
-			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if err == syscall.EINTR {
-				continue
-			}
-			if pid <= 0 || err != nil {
-				break
-			}
-			if pid == payload && (ws.Exited() || ws.Signaled()) {
-				return ws
-			}
-		}
-	}
-	panic("unreachable: signal channel closed")
 }
 
 func sysMaps(maps []userns.IDMap) []syscall.SysProcIDMap {

@@ -28,6 +28,11 @@ type message struct {
 	Hint   string `json:"hint,omitempty"`
 	Code   int    `json:"code,omitempty"`
 	Status int    `json:"status,omitempty"` // raw wait status
+	// Exec messages (control_linux.go).
+	Exec      *ExecRequest `json:"exec,omitempty"`
+	ExecID    int          `json:"exec_id,omitempty"`
+	Signal    int          `json:"signal,omitempty"`
+	TimeoutMS int64        `json:"timeout_ms,omitempty"`
 }
 
 // maxMessage bounds one datagram; a Spec is a few kilobytes.

@@ -55,6 +55,7 @@ type runOptions struct {
 	json      bool
 	locked    bool
 	args      []string
+	life      lifecycleOptions
 }
 
 // addLimitFlags adds the flags that override [limits].
@@ -99,7 +100,9 @@ func newRunCmd() *cobra.Command {
 	o.addLockedFlag(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time) on stderr at the end")
 	o.addLimitFlags(cmd)
+	o.life.addFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
+	cmd.MarkFlagsMutuallyExclusive("detach", "tty")
 	return cmd
 }
 
@@ -166,9 +169,15 @@ func (o *runOptions) run(terminal bool) error {
 	if len(o.args) == 0 && !o.shell && p.Image == "" {
 		return &usageError{err: fmt.Errorf("run needs a command (or an image with one of its own)"), cmd: "sandbox run"}
 	}
+	if done, err := o.beforeRun(src.Project, &terminal); done {
+		return err
+	}
 	cwd, _ := os.Getwd()
 	s := o.session(p, src.Project, src.Path, cwd)
 	s.Args, s.Terminal = o.args, terminal
+	if s.Lifecycle, err = o.life.lifecycle(); err != nil {
+		return err
+	}
 	res, err := s.Run()
 	if err != nil {
 		return err
