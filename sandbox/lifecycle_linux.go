@@ -384,6 +384,9 @@ func nameHolder(err error) error {
 	host := net.JoinHostPort(pe.Port.HostIP, strconv.Itoa(pe.Port.HostPort)) + "->"
 	live, _ := List()
 	for _, r := range live {
+		if r.PID == os.Getpid() {
+			continue // our own record, with the same ports
+		}
 		for _, p := range r.Ports {
 			if strings.HasPrefix(p, host) && strings.HasSuffix(p, "/"+pe.Port.Proto) {
 				pe.Holder = fmt.Sprintf("the running sandbox %s", r.ID)

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"sandbox/cgroup"
+	"sandbox/internal/testenv"
 )
 
 // psEntry is what the tests read of `ps --json`.
@@ -209,4 +212,109 @@ func TestForegroundLog(t *testing.T) {
 	if runs := p.ps(t); len(runs) != 0 {
 		t.Errorf("after rm --exited: %+v", runs)
 	}
+}
+
+// A detached run whose supervisor is SIGKILLed leaves no process, helper,
+// mount or cgroup; while it lived, a second run asking for its port was
+// told which run holds it.
+func TestDetachedSupervisorKilled(t *testing.T) {
+	p := newProject(t)
+	toml := ""
+	withNet := testenv.Check(testenv.IsolatedNet, testenv.Tool("pasta")) == nil
+	if withNet {
+		toml += "[network]\nmode = \"slirp\"\nbackend = \"pasta\"\nports = [\"127.0.0.1:18133:80\"]\n"
+	}
+	withCgroup := cgroupDelegated()
+	if withCgroup {
+		toml += "[limits]\nmemory = \"512MiB\"\npids = 100\n"
+	}
+	t.Logf("with a network helper: %v, with a cgroup: %v", withNet, withCgroup)
+	p.write(t, "sandbox.toml", toml)
+	marker := strconv.Itoa(800000 + os.Getpid())
+	id := p.detach(t, "--", "sh", "-c", "exec sleep $(("+marker+"+1))")
+	marker = "sleep " + strconv.Itoa(800000+os.Getpid()+1)
+	poll(t, "the payload", func() bool { return len(processesWith(marker)) == 1 })
+	runs := p.ps(t)
+	if len(runs) != 1 || runs[0].PID == 0 {
+		t.Fatalf("ps = %+v", runs)
+	}
+	run := runs[0]
+	if withNet {
+		if _, errOut, code := p.run(t, "run", "--", "true"); code != 125 || !strings.Contains(errOut, "18133") || !strings.Contains(errOut, id) {
+			t.Errorf("a second run on the same port: code %d, stderr %q; want 125 naming %s", code, errOut, id)
+		}
+	}
+	if withCgroup {
+		if _, err := os.Stat(run.Cgroup); run.Cgroup == "" || err != nil {
+			t.Errorf("the run's cgroup %q: %v", run.Cgroup, err)
+		}
+	}
+	mountsBefore, _ := os.ReadFile("/proc/self/mountinfo")
+	if err := syscall.Kill(run.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the payload to die with its supervisor", func() bool { return len(processesWith(marker)) == 0 })
+	if withNet {
+		poll(t, "the network helper to go", func() bool { return len(processesWith("18133")) == 0 })
+	}
+	runs = p.ps(t) // the next look sweeps what a dead supervisor left
+	if len(runs) != 1 || runs[0].Status != "lost" {
+		t.Errorf("after the SIGKILL, ps -a = %+v; want the run lost", runs)
+	}
+	if withCgroup {
+		if _, err := os.Stat(run.Cgroup); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the run's cgroup %s is left: %v", run.Cgroup, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(p.runtime, "sandbox", "runs", "*")); len(left) > 0 {
+		t.Errorf("run state left behind: %v", left)
+	}
+	mountsAfter, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(mountsAfter), "\n") {
+		if !strings.Contains(string(mountsBefore), line) && strings.Contains(line, filepath.Dir(p.dir)) {
+			t.Errorf("a mount of the run is left on the host: %s", line)
+		}
+	}
+	if left := processesWith("--sandbox-init"); len(left) > 0 {
+		for _, pid := range left {
+			if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status"); strings.Contains(string(b), "PPid:\t"+strconv.Itoa(run.PID)+"\n") {
+				t.Errorf("the run's init %d survived", pid)
+			}
+		}
+	}
+	if withNet { // the port is free again
+		if out, errOut, code := p.run(t, "run", "--", "true"); code != 0 {
+			t.Errorf("a run on the freed port: code %d %q %q", code, out, errOut)
+		}
+	}
+}
+
+// shell in a project whose image sandbox runs joins it and sees the
+// files it has not committed.
+func TestShellJoinsRunningImageSandbox(t *testing.T) {
+	p := newProject(t)
+	_, ref := pushBusybox(t)
+	p.write(t, "sandbox.toml", "image = \""+ref+"\"\nshell = \"/bin/sh\"\ninsecure_registries = [\""+strings.Split(ref, "/")[0]+"\"]\n")
+	id := p.detach(t, "--", "sh", "-c", "echo uncommitted > /root/mark; exec sleep 1000")
+	poll(t, "the run's file", func() bool {
+		out, _, _ := p.run(t, "exec", id, "--", "cat", "/root/mark")
+		return out == "uncommitted\n"
+	})
+	cmd := p.command("shell")
+	cmd.Stdin = strings.NewReader("cat /root/mark; echo pid1=$(cat /proc/1/comm)\nexit 5\n")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	code := exitCodeOf(cmd.Run())
+	if code != 5 || !strings.Contains(out.String(), "uncommitted") || !strings.Contains(out.String(), "pid1=sandbox-init") || !strings.Contains(errOut.String(), id) {
+		t.Errorf("shell: code %d, stdout %q, stderr %q; want 5, the run's file and init, joining %s", code, out.String(), errOut.String(), id)
+	}
+	// run (not shell) still refuses the busy sandbox.
+	if _, errOut, code := p.run(t, "run", "--", "true"); code != 125 || !strings.Contains(errOut, "in use") {
+		t.Errorf("run beside it: code %d, stderr %q", code, errOut)
+	}
+}
+
+func cgroupDelegated() bool {
+	d, err := cgroup.Detect()
+	return err == nil && cgroup.Check(d, cgroup.Limits{MemoryMax: 1, PidsMax: 1}) == nil
 }
