@@ -187,7 +187,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := sock.send(message{Type: msgStarted}); err != nil {
 		return 0, err
 	}
-	status := supervise(sock, spec, cmd.Process.Pid, signals)
+	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals)
 	_ = sock.send(message{Type: msgExited, Status: int(status)})
 	return ExitStatus(status), nil
 }

@@ -24,8 +24,10 @@ import (
 // supervise waits as pid 1: it forwards signals to the payload, starts
 // what exec requests ask for, reaps every child, reports each exec'd
 // process's end, and returns the payload's wait status when it ends.
-// Must be called with the OS thread locked (the children's Pdeathsig).
-func supervise(sock syncSocket, spec *Spec, payload int, signals chan os.Signal) syscall.WaitStatus {
+// Chrooted (no pivot_root, see mounts.Build) refuses uid 0 to exec as it
+// does to the payload. Must be called with the OS thread locked (the
+// children's Pdeathsig).
+func supervise(sock syncSocket, spec *Spec, chrooted bool, payload int, signals chan os.Signal) syscall.WaitStatus {
 	requests := make(chan received, 4)
 	go func() {
 		for {
@@ -42,7 +44,7 @@ func supervise(sock syncSocket, spec *Spec, payload int, signals chan os.Signal)
 		case m := <-requests:
 			switch m.msg.Type {
 			case msgExec:
-				if pid := startExec(sock, spec, m); pid > 0 {
+				if pid := startExec(sock, spec, chrooted, m); pid > 0 {
 					execs[pid] = m.msg.ExecID
 				}
 			case msgExecSignal:
@@ -91,7 +93,7 @@ func reapAll(sock syncSocket, payload int, execs map[int]int) (syscall.WaitStatu
 
 // startExec starts one exec request and returns its pid, or 0 when it
 // could not start (the client has been told).
-func startExec(sock syncSocket, spec *Spec, m received) int {
+func startExec(sock syncSocket, spec *Spec, chrooted bool, m received) int {
 	id := m.msg.ExecID
 	fail := func(code int, msg string) int {
 		_ = sock.send(message{Type: msgExecFailed, ExecID: id, Code: code, Error: msg})
@@ -100,6 +102,9 @@ func startExec(sock syncSocket, spec *Spec, m received) int {
 	es, err := execSpec(spec, m.msg.Exec)
 	if err != nil {
 		return fail(ExitSetup, err.Error())
+	}
+	if chrooted && es.Process.UID == 0 {
+		return fail(ExitSetup, "exec as root is refused on a host running from its initramfs: without pivot_root the sandbox is a chroot that uid 0 could leave")
 	}
 	cmd, err := payloadCommand(es)
 	if err != nil {

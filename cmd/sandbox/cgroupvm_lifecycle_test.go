@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -23,6 +24,11 @@ func TestCgroupVMDetachedSupervisorKilled(t *testing.T) {
 	}
 	if _, err := os.Stat(runs[0].Cgroup); err != nil {
 		t.Fatalf("the run's cgroup: %v", err)
+	}
+	// Without pivot_root (this VM's initramfs root) exec refuses uid 0,
+	// as run does: root could leave the chroot.
+	if out, errOut, code := p.run(t, "exec", "-u", "root", runs[0].ID, "--", "id", "-u"); code != 125 || !strings.Contains(errOut, "refused") {
+		t.Errorf("exec -u root without pivot_root: code %d, stdout %q, stderr %q; want 125", code, out, errOut)
 	}
 	if err := syscall.Kill(runs[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -144,6 +144,21 @@ func TestDetachedRunLogsExecStopRm(t *testing.T) {
 		t.Errorf("exec interrupted: code %d, want 130", code)
 	}
 
+	// Attack: a sandbox must not reach a run's control socket (which
+	// would let it start processes in another, maybe less confined run):
+	// the runtime directory is not visible inside, not even to exec.
+	ctl := filepath.Join(p.runtime, "sandbox", "state", id, "ctl.sock")
+	if _, err := os.Stat(ctl); err != nil {
+		t.Fatalf("the control socket is not where the attack looks: %v", err)
+	}
+	probe := "test -e " + ctl + " && echo visible; ls " + filepath.Join(p.runtime, "sandbox") + " 2>/dev/null; echo done"
+	if out := p.output(t, "run", "--", "sh", "-c", probe); out != "done\n" {
+		t.Errorf("another sandbox sees the run's state: %q", out)
+	}
+	if out := p.output(t, "exec", "web", "--", "sh", "-c", probe); out != "done\n" {
+		t.Errorf("exec sees the run's state: %q", out)
+	}
+
 	// A PTY exec through a real terminal.
 	tcmd := p.command("exec", "web", "--", "sh", "-c", "tty; stty size; echo done-$((6*7))")
 	master, err := pty.StartWithSize(tcmd, &pty.Winsize{Rows: 33, Cols: 99})
