@@ -333,3 +333,20 @@ func cgroupDelegated() bool {
 	d, err := cgroup.Detect()
 	return err == nil && cgroup.Check(d, cgroup.Limits{MemoryMax: 1, PidsMax: 1}) == nil
 }
+
+// A named detached run on an image with setup steps: the steps are no runs
+// of their own (no record, no name, no early "started").
+func TestDetachedRunWithSetupSteps(t *testing.T) {
+	_, ref := pushBusybox(t)
+	p := newProject(t)
+	p.write(t, "sandbox.toml", setupProfile(ref, "cat $PWD/deps.txt > /opt/deps"))
+	p.write(t, "deps.txt", "v1\n")
+	id := p.detach(t, "--name", "built", "--", "sh", "-c", "cat /opt/deps; exec sleep 1000")
+	poll(t, "the run's output", func() bool {
+		out, _, _ := p.run(t, "logs", "built")
+		return out == "v1\n"
+	})
+	if runs := p.ps(t); len(runs) != 1 || runs[0].ID != id || runs[0].Status != "running" {
+		t.Errorf("ps -a = %+v, want only the run", runs)
+	}
+}
