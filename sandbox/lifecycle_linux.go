@@ -35,6 +35,14 @@ const (
 	LogFile = "output.log"
 )
 
+// SupervisorEnv marks the background `sandbox run -d` process that owns a
+// detached run (its supervisor); its value is the inode of the pipe on
+// ReadyFD where the supervisor reports the run's id.
+const (
+	SupervisorEnv = "_SANDBOX_SUPERVISOR"
+	ReadyFD       = 3
+)
+
 // ExitInfo is exit.json: how a run ended.
 type ExitInfo struct {
 	Code       int       `json:"exit_code"`

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -15,10 +16,6 @@ import (
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
-
-// supervisorEnv marks the background `sandbox run -d` process that owns a
-// detached run (its supervisor); fd 3 is where it reports the run's id.
-const supervisorEnv = "_SANDBOX_SUPERVISOR"
 
 // lifecycleOptions are run's flags for detached, named and logged runs.
 type lifecycleOptions struct {
@@ -45,7 +42,7 @@ func (l *lifecycleOptions) lifecycle() (sandbox.Lifecycle, error) {
 		return sandbox.Lifecycle{}, &usageError{err: fmt.Errorf("--log-max-size %q: want a size of at least 4KiB, e.g. 10MiB", l.logMax), cmd: "sandbox run"}
 	}
 	life := sandbox.Lifecycle{Name: l.name, Log: l.log, LogMax: max}
-	if l.detach && os.Getenv(supervisorEnv) != "" {
+	if l.detach && os.Getenv(sandbox.SupervisorEnv) != "" {
 		life.Detached = true
 		life.Started = reportStarted
 	}
@@ -63,14 +60,14 @@ func (o *runOptions) beforeRun(project string, terminal *bool) (bool, error) {
 	if !o.life.detach {
 		return false, nil
 	}
-	if os.Getenv(supervisorEnv) == "" {
+	if os.Getenv(sandbox.SupervisorEnv) == "" {
 		if _, err := o.life.lifecycle(); err != nil {
 			return true, err
 		}
 		return true, startSupervisor()
 	}
 	// The ready pipe must not leak into what we start.
-	syscall.CloseOnExec(3)
+	syscall.CloseOnExec(sandbox.ReadyFD)
 	*terminal = false
 	return false, nil
 }
@@ -95,7 +92,11 @@ func startSupervisor() error {
 	defer null.Close()
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), supervisorEnv+"=1")
+	var st unix.Stat_t
+	if err := unix.Fstat(int(readyW.Fd()), &st); err != nil {
+		return err
+	}
+	cmd.Env = append(os.Environ(), sandbox.SupervisorEnv+"="+strconv.FormatUint(st.Ino, 10))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, errW
 	cmd.ExtraFiles = []*os.File{readyW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -131,7 +132,13 @@ func reportStarted(id string) {
 		_ = unix.Dup3(int(null.Fd()), 2, 0)
 		null.Close()
 	}
-	ready := os.NewFile(3, "ready")
+	// Only into the pipe `run -d` gave us (fd 3 could be anything else
+	// if it was lost on the way).
+	var st unix.Stat_t
+	if unix.Fstat(sandbox.ReadyFD, &st) != nil || strconv.FormatUint(st.Ino, 10) != os.Getenv(sandbox.SupervisorEnv) {
+		return
+	}
+	ready := os.NewFile(sandbox.ReadyFD, "ready")
 	fmt.Fprintln(ready, id)
 	ready.Close()
 }
