@@ -7,18 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"sandbox/slirp"
 )
 
 // A run's state directory, $RUNTIME/state/ID/, holds run.json (its
@@ -379,31 +375,4 @@ func readJSON(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
-}
-
-// nameHolder names the live run whose network helper holds a port that
-// cannot be forwarded: the helper runs in that sandbox's user namespace,
-// where its sockets cannot be inspected.
-func nameHolder(err error) error {
-	var pe *slirp.PortError
-	if !errors.As(err, &pe) || !errors.Is(pe.Err, unix.EADDRINUSE) {
-		return err
-	}
-	host := net.JoinHostPort(pe.Port.HostIP, strconv.Itoa(pe.Port.HostPort)) + "->"
-	live, _ := List()
-	for _, r := range live {
-		if r.PID == os.Getpid() {
-			continue // our own record, with the same ports
-		}
-		for _, p := range r.Ports {
-			if strings.HasPrefix(p, host) && strings.HasSuffix(p, "/"+pe.Port.Proto) {
-				pe.Holder = fmt.Sprintf("the running sandbox %s", r.ID)
-				if r.Name != "" {
-					pe.Holder += " (" + r.Name + ")"
-				}
-				pe.Holder += fmt.Sprintf(", sandbox pid %d: sandbox stop %s", r.PID, r.ID)
-			}
-		}
-	}
-	return err
 }
