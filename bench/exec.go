@@ -26,7 +26,10 @@ func execBench(sandbox, ref, work string, rounds int) error {
 	if err != nil {
 		return fmt.Errorf("sandbox run -d: %w", err)
 	}
-	defer exec.Command(sandbox, "stop", "-t", "0", id).Run()
+	defer func() {
+		exec.Command(sandbox, "stop", "-t", "0", id).Run()
+		exec.Command(sandbox, "rm", id).Run()
+	}()
 	podman := []string{"podman", "--root", filepath.Join(dir, "podman"), "--runroot", filepath.Join(dir, "podman-run"), "--storage-driver", "overlay"}
 	pid, err := output(dir, append(podman, "run", "-d", "-q", "--tls-verify=false", "--network", "none", ref, "sleep", "100000")...)
 	if err != nil {
