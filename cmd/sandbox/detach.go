@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,9 @@ func (l *lifecycleOptions) lifecycle() (sandbox.Lifecycle, error) {
 func (o *runOptions) beforeRun(project string, terminal *bool) (bool, error) {
 	if o.shell && !o.ephemeral {
 		if r, ok := runningFor(project); ok {
+			if !reflect.ValueOf(o.overrides).IsZero() || o.file != "" {
+				fmt.Fprintln(os.Stderr, "sandbox: warning: the profile and its flags do not apply: the shell joins the sandbox as it runs (--ephemeral starts one of its own)")
+			}
 			return true, joinShell(r)
 		}
 	}
