@@ -81,7 +81,10 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 	if err := imageStartBench(sandbox, ref, work, startRounds); err != nil {
 		return err
 	}
-	return changesBench(sandbox, ref, work, 3)
+	if err := changesBench(sandbox, ref, work, 3); err != nil {
+		return err
+	}
+	return execBench(sandbox, ref, work, startRounds)
 }
 
 // imageStartBench compares `sandbox run --image REF -- /bin/true` (the

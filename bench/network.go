@@ -121,6 +121,7 @@ func parseIperf(out string) (float64, error) {
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
 		} `json:"end"`
+		Error string `json:"error"`
 	}
 	i := strings.IndexByte(out, '{')
 	if i < 0 {
@@ -128,6 +129,11 @@ func parseIperf(out string) (float64, error) {
 	}
 	if err := json.Unmarshal([]byte(out[i:]), &r); err != nil {
 		return 0, fmt.Errorf("reading iperf3's JSON: %v", err)
+	}
+	if r.Error != "" {
+		// iperf3 -J exits 0 on a failed test (a connection reset by a
+		// forwarder whose server is not listening yet): retry, not 0 bit/s.
+		return 0, fmt.Errorf("iperf3: %s", r.Error)
 	}
 	return r.End.SumReceived.BitsPerSecond, nil
 }

@@ -199,7 +199,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := sock.send(message{Type: msgStarted}); err != nil {
 		return 0, err
 	}
-	status := reap(cmd.Process.Pid, signals)
+	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals, &denied)
 	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.counts()})
 	return ExitStatus(status), nil
 }
@@ -260,6 +260,28 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 // payload. A payload that cannot be exec'd ends init with 126 or 127, as
 // podman does; a stage that cannot confine it is a setup error.
 func startPayload(cmd *exec.Cmd, report syncSocket, d *denials, name string, sock syncSocket) error {
+	err := startStage(cmd, report, d, name)
+	var ee *execError
+	if errors.As(err, &ee) {
+		_ = sock.send(message{Type: msgExecError, Code: ee.code, Error: ee.msg})
+		os.Exit(ee.code)
+	}
+	return err
+}
+
+// execError is a command the payload stage could not exec: 126 or 127.
+type execError struct {
+	code int
+	msg  string
+}
+
+func (e *execError) Error() string { return e.msg }
+
+// startStage starts the payload stage (cmd, from payloadCommand) and waits
+// until it has exec'd its command: the payload, or a process of `sandbox
+// exec`. A command it cannot exec is an *execError; a stage that cannot
+// start or confine it, a setup error.
+func startStage(cmd *exec.Cmd, report syncSocket, d *denials, name string) error {
 	err := cmd.Start()
 	cmd.ExtraFiles[0].Close()
 	if errors.Is(err, unix.ENOENT) {
@@ -282,10 +304,9 @@ func startPayload(cmd *exec.Cmd, report syncSocket, d *denials, name string, soc
 	case m.Type != msgExecError:
 		return fmt.Errorf("confining the payload: %s", m.Error)
 	}
+	_ = cmd.Wait()
 	code, msg := execFailure(name, syscall.Errno(m.Code))
-	_ = sock.send(message{Type: msgExecError, Code: code, Error: msg})
-	os.Exit(code)
-	return nil
+	return &execError{code: code, msg: msg}
 }
 
 // lookPath finds name in the payload's PATH, relative to its working
@@ -324,32 +345,6 @@ func execFailure(name string, err error) (int, string) {
 		return ExitCannotExec, fmt.Sprintf("cannot run %s: not an executable format (a script needs a #! line)", name)
 	}
 	return ExitCannotExec, fmt.Sprintf("cannot run %s: %v", name, err)
-}
-
-// reap waits as pid 1: it forwards signals to the payload and reaps every
-// child, returning the payload's wait status when it ends. Orphans left
-// behind die with init when it exits.
-func reap(payload int, signals chan os.Signal) syscall.WaitStatus {
-	for sig := range signals {
-		if sig != unix.SIGCHLD {
-			_ = unix.Kill(payload, sig.(syscall.Signal))
-			continue
-		}
-		for {
-			var ws syscall.WaitStatus
-			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if err == syscall.EINTR {
-				continue
-			}
-			if pid <= 0 || err != nil {
-				break
-			}
-			if pid == payload && (ws.Exited() || ws.Signaled()) {
-				return ws
-			}
-		}
-	}
-	panic("unreachable: signal channel closed")
 }
 
 func sysMaps(maps []userns.IDMap) []syscall.SysProcIDMap {

@@ -117,6 +117,10 @@ func reexecInScope() error {
 	}
 	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
 	env := append(os.Environ(), ScopeEnv+"=1")
+	if os.Getenv(SupervisorEnv) != "" {
+		// The ready pipe of `run -d` must reach the supervisor in the scope.
+		_, _ = unix.FcntlInt(ReadyFD, unix.F_SETFD, 0)
+	}
 	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
 }
 

@@ -88,7 +88,11 @@ func stageEnv(c Confinement, env []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(slices.Clone(env), InitEnv+"="+payloadStage, payloadEnv+"="+string(data)), nil
+	// The stage reads the first of a name; a profile's [env] or an -e
+	// that set _SANDBOX_PAYLOAD could hand it a confinement of its own
+	// (none): the payload gets no private variables of ours.
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "_SANDBOX_") })
+	return append(env, InitEnv+"="+payloadStage, payloadEnv+"="+string(data)), nil
 }
 
 // runPayloadStage is the stage's story; it never returns. Must be called

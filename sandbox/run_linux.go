@@ -35,6 +35,9 @@ type RunOptions struct {
 	Timeout time.Duration
 	// Stdin, Stdout and Stderr are the user's side; nil means os.Std*.
 	Stdin, Stdout, Stderr *os.File
+	// Lifecycle: the run's name, whether it is detached, kept, and what
+	// to call once its payload started (lifecycle_linux.go).
+	Lifecycle Lifecycle
 }
 
 // TimeoutGrace is how long a timed-out payload has between SIGTERM and
@@ -87,6 +90,11 @@ func Run(o RunOptions) (*Result, error) {
 		sec := Security(o.Spec.Security, user, o.Spec.Network)
 		res.Security = &sec
 	}
+	rec, err := register(o.runInfo())
+	if err != nil {
+		return res, err
+	}
+	defer rec.release()
 	if o.Cgroup != nil {
 		defer func() {
 			if err := o.Cgroup.Destroy(); err != nil {
@@ -94,7 +102,7 @@ func Run(o RunOptions) (*Result, error) {
 			}
 		}()
 	}
-	code, err := run(o, res)
+	code, err := run(o, rec, res)
 	res.Code, res.Duration = code, time.Since(start)
 	if o.Cgroup != nil {
 		st := o.Cgroup.Stats()
@@ -104,17 +112,24 @@ func Run(o RunOptions) (*Result, error) {
 	if res.TimedOut {
 		res.Code = ExitTimeout
 	}
+	rec.finish(res, err)
 	return res, err
 }
 
-func run(o RunOptions, res *Result) (int, error) {
+func run(o RunOptions, rec *record, res *Result) (int, error) {
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
-	rec, err := register(RunInfo{PID: os.Getpid(), Project: o.Project, Args: o.Spec.Process.Args, Started: time.Now()})
+	o.Spec.Scratch = rec.scratch
+	ctl, err := listenControl(rec.state)
 	if err != nil {
 		return 0, err
 	}
-	defer rec.release()
-	o.Spec.Scratch = rec.scratch
+	defer ctl.close()
+	rec.ctl = ctl
+	stdout, stderr, closeLog, err := o.Lifecycle.startLog(rec.state, stdout, stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer closeLog()
 
 	// 1. Start init in new namespaces.
 	parentEnd, childEnd, err := newSocketPair()
@@ -141,7 +156,7 @@ func run(o RunOptions, res *Result) (int, error) {
 		}
 		return 0, fmt.Errorf("starting sandbox init: %w", err)
 	}
-	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout}
+	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout, ctl: ctl, started: o.Lifecycle.started(rec)}
 
 	// 2. Map ids, start the network, then hand over the spec.
 	if err := o.Mapping.Write(r.pid); err != nil {
@@ -153,7 +168,7 @@ func run(o RunOptions, res *Result) (int, error) {
 	if o.Net != nil && o.Net.Slirp != nil {
 		network, err := slirp.Start(*o.Net.Slirp, r.pid)
 		if err != nil {
-			return 0, r.abort(fmt.Errorf("starting the network: %w", err))
+			return 0, r.abort(fmt.Errorf("starting the network: %w", nameHolder(err)))
 		}
 		defer network.Close()
 		res.NetworkBackend = network.Backend()
@@ -231,6 +246,8 @@ type relay struct {
 	lookups       *lookupRecorder
 	resolver      net.PacketConn
 	stdin, stdout *os.File
+	ctl           *controller // exec and stop requests
+	started       func()
 }
 
 // closeResolver stops the recording resolver, if it was served.
@@ -261,6 +278,12 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 	}
 	for {
 		select {
+		case req := <-r.ctl.reqs():
+			if after, kill := r.ctl.handle(req, r); kill {
+				_ = unix.Kill(r.pid, unix.SIGKILL)
+			} else if after > 0 {
+				grace = time.After(after)
+			}
 		case <-timeout:
 			res.TimedOut = true
 			_ = unix.Kill(r.pid, unix.SIGTERM)
@@ -300,6 +323,9 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 	if m.err != nil {
 		return 0, true, r.abort(m.err)
 	}
+	if r.ctl.fromInit(m) {
+		return 0, false, nil
+	}
 	switch m.msg.Type {
 	case msgConsole:
 		if r.term, err = attachTerminal(first(m.files), r.stdin, r.stdout); err != nil {
@@ -324,6 +350,9 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 		r.resolver = conn
 		go r.lookups.serve(conn)
 	case msgStarted:
+		if r.started != nil {
+			r.started()
+		}
 	case msgError:
 		<-r.initDone
 		return 0, true, &SetupError{Msg: m.msg.Error, Fix: m.msg.Hint}

@@ -43,6 +43,8 @@ type Session struct {
 	// Locked: the image and every setup step must match sandbox.lock
 	// (--locked, SANDBOX_LOCKED=1).
 	Locked bool
+	// Lifecycle names the run and says where its output goes.
+	Lifecycle Lifecycle
 
 	// imageRoot, if set, is the root to run on as it is (a setup step).
 	imageRoot *ImageRoot
@@ -166,7 +168,9 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 		}
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
-	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits)}, release, nil
+	life := s.Lifecycle
+	life.Ephemeral = s.Ephemeral || s.imageRoot != nil
+	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: life}, release, nil
 }
 
 // prepareImage gets the profile's image (pulling it if missing) and the

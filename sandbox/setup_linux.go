@@ -281,6 +281,7 @@ func (s Session) runStep(imgs *Images, host Host, sp *profiles.Profile, parent *
 	step := s
 	step.Profile, step.Args, step.Terminal, step.Shell, step.Ephemeral = sp, []string{"/bin/sh", "-c", st.Run}, false, false, false
 	step.Cwd = s.Project
+	step.Lifecycle = Lifecycle{} // a step is no run of the user's: no name, log or "started"
 	step.imageRoot = &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
 	res, err := step.Run()
 	if err != nil {

@@ -42,6 +42,20 @@ type RunInfo struct {
 	Project string    `json:"project"`
 	Args    []string  `json:"args"`
 	Started time.Time `json:"started"`
+	// ID names the run (lifecycle_linux.go); Name is the user's name for
+	// it, unique among live runs.
+	ID       string   `json:"id,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Detached bool     `json:"detached,omitempty"`
+	Ports    []string `json:"ports,omitempty"`
+	// Ephemeral runs are not joined by `sandbox shell`.
+	Ephemeral bool `json:"ephemeral,omitempty"`
+	// Keep: the run's state directory outlives it (ps -a, logs).
+	Keep bool `json:"keep,omitempty"`
+	// Shell is the payload's $SHELL, what `sandbox shell` starts when it joins.
+	Shell string `json:"shell,omitempty"`
+	// Cgroup is the run's leaf, removed by whoever sweeps a dead record.
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // record is a run's state file, flock-ed by its `sandbox` process for as
@@ -51,6 +65,9 @@ type record struct {
 	f       *os.File
 	path    string // runs/PID.json
 	scratch string
+	info    RunInfo
+	state   string // the run's state directory (lifecycle_linux.go)
+	ctl     *controller
 }
 
 func runsDir() (string, error) {
@@ -68,7 +85,20 @@ func register(info RunInfo) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := list(runs); err != nil {
+	unlock, err := lockNames(runs)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	live, err := list(runs)
+	if err != nil {
+		return nil, err
+	}
+	if err := claimName(&info, live); err != nil {
+		return nil, err
+	}
+	state, err := createStateDir(info)
+	if err != nil {
 		return nil, err
 	}
 	// Written as PID.new, locked, and only then renamed to PID.json: a
@@ -98,11 +128,14 @@ func register(info RunInfo) (*record, error) {
 		f.Close()
 		return nil, err
 	}
-	return &record{f: f, path: p, scratch: scratch}, nil
+	return &record{f: f, path: p, scratch: scratch, info: info, state: state}, nil
 }
 
 // release removes the record; the lock goes with the file.
 func (r *record) release() {
+	if !r.info.Keep {
+		os.RemoveAll(r.state)
+	}
 	os.RemoveAll(r.scratch) // an image run leaves its overlay's mountpoint
 	os.RemoveAll(filesDir(r.path))
 	os.Remove(r.path)
@@ -151,6 +184,7 @@ func list(runs string) ([]RunInfo, error) {
 			continue
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+			sweep(f)
 			// An image run leaves its overlay's mountpoint (root/) in
 			// its scratch directory: the whole tree goes, not only an
 			// empty directory. Its files are the user's (the sandbox's

@@ -34,6 +34,11 @@ type message struct {
 	Status int    `json:"status,omitempty"` // raw wait status
 	// Denied counts the system calls the filter denied, by name (exited).
 	Denied map[string]int `json:"denied,omitempty"`
+	// Exec messages (control_linux.go).
+	Exec      *ExecRequest `json:"exec,omitempty"`
+	ExecID    int          `json:"exec_id,omitempty"`
+	Signal    int          `json:"signal,omitempty"`
+	TimeoutMS int64        `json:"timeout_ms,omitempty"`
 }
 
 // maxMessage bounds one datagram; a Spec is a few kilobytes.

@@ -91,6 +91,7 @@ type runOptions struct {
 	json      bool
 	locked    bool
 	args      []string
+	life      lifecycleOptions
 }
 
 // addLimitFlags adds the flags that override [limits].
@@ -138,7 +139,9 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON summary (exit code, duration, peak memory, CPU time, the profile's grants) on stderr at the end")
 	o.addLimitFlags(cmd)
 	o.addDeviceFlags(cmd)
+	o.life.addFlags(cmd)
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
+	cmd.MarkFlagsMutuallyExclusive("detach", "tty")
 	return cmd
 }
 
@@ -220,9 +223,15 @@ func (o *runOptions) run(terminal bool) error {
 	if len(shown) > 0 {
 		fmt.Fprintln(os.Stderr, grantsLine(shown))
 	}
+	if done, err := o.beforeRun(src.Project, &terminal); done {
+		return err
+	}
 	cwd, _ := os.Getwd()
 	s := o.session(p, src.Project, src.Path, cwd)
 	s.Args, s.Terminal = o.args, terminal
+	if s.Lifecycle, err = o.life.lifecycle(); err != nil {
+		return err
+	}
 	res, err := s.Run()
 	if err != nil {
 		return err
