@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/internal/linux"
 )
 
 // OpenNode opens p (absolute) as O_PATH below dirfd without following a
@@ -14,7 +16,7 @@ import (
 // the host tree, where the mount is made from this very fd.
 func OpenNode(dirfd int, p string, want uint32) (int, error) {
 	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
-	fd, err := unix.Openat2(dirfd, rel, &unix.OpenHow{
+	fd, err := linux.Openat2(dirfd, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})

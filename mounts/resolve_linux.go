@@ -43,15 +43,10 @@ func openBeneath(dirfd int, dir, source string) (int, error) {
 // OpenNoFollow opens rel as O_PATH below the directory dirfd, following
 // no symlink (ELOOP) and never leaving it (EXDEV).
 func OpenNoFollow(dirfd int, rel string) (int, error) {
-	for {
-		fd, err := unix.Openat2(dirfd, rel, &unix.OpenHow{
-			Flags:   unix.O_PATH | unix.O_CLOEXEC,
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-		})
-		if err != unix.EINTR && err != unix.EAGAIN {
-			return fd, err
-		}
-	}
+	return linux.Openat2(dirfd, rel, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
 }
 
 // target opens target inside the new root, creating it and its parents

@@ -48,9 +48,9 @@ type Confinement struct {
 func confinement(spec *Spec, path string) Confinement {
 	c := Confinement{Path: path}
 	// Landlock forbids every mount to the processes it confines, also in
-	// namespaces of their own: podman or bwrap inside (nested_userns)
-	// could not work under it.
-	if !spec.Security.NestedUserns {
+	// namespaces of their own: podman or bwrap inside (nested_userns), or
+	// a FUSE mount through a granted /dev/fuse, could not work under it.
+	if !spec.Security.NestedUserns && !grantsFuse(spec.Mounts) {
 		c.Landlock = &landlock.Options{Writable: writablePaths(spec.Mounts)}
 	}
 	if spec.Security.Seccomp != profiles.SeccompOff {
@@ -62,6 +62,12 @@ func confinement(spec *Spec, path string) Confinement {
 		c.Landlock.ConnectTCP = proxyPorts()
 	}
 	return c
+}
+
+// grantsFuse reports whether the plan binds /dev/fuse in (a device grant),
+// whose only use is a FUSE mount.
+func grantsFuse(plan mounts.Plan) bool {
+	return slices.ContainsFunc(plan, func(op mounts.Op) bool { return op.Kind == mounts.Device && op.Target == "/dev/fuse" })
 }
 
 // writablePaths are the targets of the plan's writable mounts: beneath

@@ -45,7 +45,7 @@ func TestStepKeyCoversItsInputs(t *testing.T) {
 		{"another project path, same inputs", func(c *keyCase) {}, true}, // newInput makes a fresh TempDir
 		{"host environment", func(c *keyCase) { c.in.host.Environ = append(c.in.host.Environ, "TZ=Asia/Tokyo") }, true},
 		{"network backend", func(c *keyCase) { c.p.Network.Backend = "pasta" }, true},
-		{"none is slirp for steps", func(c *keyCase) { c.p.Network.Mode = NetSlirp }, true},
+		{"network mode (a step keeps the profiles)", func(c *keyCase) { c.p.Network.Mode = NetSlirp }, false},
 		{"parent", func(c *keyCase) { c.in.parent = "sha256:22" }, false},
 		{"command", func(c *keyCase) { c.st.Run = "make deps2" }, false},
 		{"user", func(c *keyCase) { c.st.User = "self" }, false},

@@ -39,6 +39,10 @@ func (p *project) writeProfile(t *testing.T, text string) {
 	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Devices and forwarded sockets are grants: the user trusts the file.
+	// A profile that does not load is not trusted; the run that follows
+	// reports why, which is what such a test checks.
+	p.runResult(t, nil, "trust", "sandbox.toml")
 }
 
 // baseDev is what the sandbox's /dev holds without any device granted.
