@@ -144,7 +144,7 @@ func TestForwardSSHAgent(t *testing.T) {
 		t.Errorf("the start line does not name the agent; stderr:\n%s", stderr)
 	}
 	show := p.output(t, "profile", "show")
-	if !strings.Contains(show, "# grant: ssh-agent socket") {
+	if !strings.Contains(show, "# grants: ssh-agent socket") {
 		t.Errorf("profile show does not name the agent:\n%s", show)
 	}
 
