@@ -18,8 +18,10 @@ import (
 // DefaultProtected, the repository's core.hooksPath) and the profile's
 // own protect.paths. Each directory between the project root and a
 // protected path is pinned (bound onto itself), so that the sandbox cannot
-// move .git aside and put a writable copy in its place.
-func protectOps(p *profiles.Profile, project string) mounts.Plan {
+// move .git aside and put a writable copy in its place. The profile's
+// binds of project paths (binds) show the project a second time: the same
+// paths are made read-only below their targets too (protectBinds).
+func protectOps(p *profiles.Profile, project string, binds mounts.Plan) mounts.Plan {
 	var patterns []string
 	if p.Protect.Defaults {
 		patterns = append(patterns, profiles.DefaultProtected...)
@@ -38,6 +40,7 @@ func protectOps(p *profiles.Profile, project string) mounts.Plan {
 			}
 		}
 	}
+	protectBinds(project, binds, ro, pins)
 	var plan mounts.Plan
 	for _, d := range sortedKeys(pins) {
 		if !ro[d] {
@@ -48,6 +51,33 @@ func protectOps(p *profiles.Profile, project string) mounts.Plan {
 		plan = append(plan, mounts.Op{Kind: mounts.RO, Target: m})
 	}
 	return plan
+}
+
+// protectBinds maps the protected paths ro (and their pins) into every
+// bind of a project path: [[mount]] source = ".git" or "." shows .git/hooks
+// again at its target, and a writable copy there would write the host's.
+// A bind whose source lies in a protected path is made read-only. It adds
+// to ro and pins.
+func protectBinds(project string, binds mounts.Plan, ro, pins map[string]bool) {
+	for i, b := range binds {
+		if b.Kind != mounts.Bind || b.Beneath == "" {
+			continue
+		}
+		for _, m := range sortedKeys(ro) {
+			if within(m, b.Source) || m == b.Source {
+				binds[i].ReadOnly = true
+				continue
+			}
+			if !within(b.Source, m) || !within(project, m) {
+				continue
+			}
+			rel, _ := filepath.Rel(b.Source, m)
+			ro[filepath.Join(b.Target, rel)] = true
+			for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
+				pins[filepath.Join(b.Target, d)] = true
+			}
+		}
+	}
 }
 
 // ensureGitDirs creates .git/hooks and .git/info when .git is a directory
