@@ -24,6 +24,7 @@ var DefaultProtected = []string{
 	".git/config",                      // git-config(1): core.fsmonitor, core.hooksPath, core.pager, *.sshCommand, filter/diff drivers, aliases
 	".git/config.worktree",             // extensions.worktreeConfig: the same keys
 	".git/info",                        // gitattributes(5) in info/attributes picks filter/diff drivers; info/exclude hides planted files
+	".git/commondir",                   // gitrepository-layout(5): moves config and hooks to the directory it names
 	".git/modules/*/hooks",             // submodules' own git dirs
 	".git/modules/*/config",            //
 	".git/worktrees/*/config.worktree", // linked worktrees

@@ -63,9 +63,10 @@ type workerReply struct {
 	List   []imagestore.Change     `json:"changes,omitempty"`
 	Error  string                  `json:"error,omitempty"`
 	// Hostile and Owner carry the typed errors across.
-	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
-	Owner    *imagestore.OwnerError    `json:"owner,omitempty"`
-	Conflict *imagestore.ConflictError `json:"conflict,omitempty"`
+	Hostile  *imagestore.HostileError   `json:"hostile,omitempty"`
+	Owner    *imagestore.OwnerError     `json:"owner,omitempty"`
+	Conflict *imagestore.ConflictError  `json:"conflict,omitempty"`
+	Protect  *imagestore.ProtectedError `json:"protected,omitempty"`
 }
 
 // Owners implements imagestore.Unpacker.
@@ -140,6 +141,8 @@ func (u *Unpacker) call(req workerRequest) (workerReply, error) {
 		return r, r.Owner
 	case r.Conflict != nil:
 		return r, r.Conflict
+	case r.Protect != nil:
+		return r, r.Protect
 	case r.Error != "":
 		return r, errors.New(r.Error)
 	}
@@ -265,9 +268,12 @@ func serveUnpack(req workerRequest) workerReply {
 	var h *imagestore.HostileError
 	var o *imagestore.OwnerError
 	var c *imagestore.ConflictError
+	var pe *imagestore.ProtectedError
 	switch {
 	case errors.As(err, &c):
 		r.Conflict = c
+	case errors.As(err, &pe):
+		r.Protect = pe
 	case errors.As(err, &h):
 		r.Hostile = h
 	case errors.As(err, &o):
