@@ -325,3 +325,46 @@ func TestLocalNeedsGrant(t *testing.T) {
 		t.Errorf("CONNECT with AllowLocal: %s, want 200", resp.Status)
 	}
 }
+
+// TestSNISplitHello: a ClientHello for evil.test split across two TLS
+// records, or written a byte at a time, in a tunnel opened for good.test
+// is still read whole and refused; a hello that never completes is
+// refused, not relayed (review 13, #5).
+func TestSNISplitHello(t *testing.T) {
+	good := echoServer(t, "127.0.0.2")
+	s, httpAddr, _ := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	hello := clientHello(t, "evil.test")
+	body := hello[5:]
+	k := len(body) / 3
+	split := append([]byte{22, 3, 1, byte(k >> 8), byte(k)}, body[:k]...)
+	split = append(split, 22, 3, 1, byte((len(body)-k)>>8), byte(len(body)-k))
+	split = append(split, body[k:]...)
+	send := map[string]func(c net.Conn){
+		"two records": func(c net.Conn) { c.Write(split) },
+		"byte by byte": func(c net.Conn) {
+			c.(*net.TCPConn).SetNoDelay(true)
+			for _, b := range hello {
+				if _, err := c.Write([]byte{b}); err != nil {
+					return
+				}
+			}
+		},
+		"truncated": func(c net.Conn) { c.Write(hello[:len(hello)-10]); c.(*net.TCPConn).CloseWrite() },
+	}
+	for name, fn := range send {
+		c, resp, br := connect(t, httpAddr, "good.test:"+good)
+		if resp.StatusCode != 200 {
+			t.Fatal(resp.Status)
+		}
+		fn(c)
+		got, _ := io.ReadAll(br)
+		c.Close()
+		if len(got) != 0 {
+			t.Errorf("%s: the hello reached the server (%d bytes echoed)", name, len(got))
+		}
+	}
+	got := Summary(s.Denied())
+	if !strings.Contains(got, "evil.test:"+good+" (SNI, via good.test) (×2)") || !strings.Contains(got, "unreadable TLS ClientHello") {
+		t.Errorf("denials = %q, want two SNI mismatches and an unreadable hello", got)
+	}
+}
