@@ -21,6 +21,7 @@ const (
 	GrantHostLoopback GrantKind = "host-loopback" // network.allow_host_loopback
 	GrantPort         GrantKind = "port"          // a port forwarded on a non-loopback address
 	GrantUnprotected  GrantKind = "unprotected"   // protect.defaults = false: .git/hooks and the rest writable
+	GrantTmpfs        GrantKind = "tmpfs"         // [tmpfs] sizes above the defaults, or many tmpfs mounts: memory pinned
 )
 
 // Grant is one door a profile opens on the host. Grants are data: `profile
@@ -90,7 +91,7 @@ func (p *Profile) Grants(h GrantHost) []Grant {
 	if !p.Protect.Defaults {
 		gs = append(gs, Grant{Kind: GrantUnprotected, What: "writable .git/hooks, .git/config and editor settings"})
 	}
-	return gs
+	return append(gs, p.tmpfsGrants()...)
 }
 
 // ExpandSource expands a mount source as the sandbox does: a leading ~ is
