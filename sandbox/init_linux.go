@@ -111,6 +111,10 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("close_range", err)
 	}
+	stageExe, err := sealExe() // exeseal_linux.go
+	if err != nil {
+		return 0, err
+	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return 0, os.NewSyscallError("sethostname", err)
 	}
@@ -172,6 +176,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	cmd.Path = stageExe
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
