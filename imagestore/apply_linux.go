@@ -62,6 +62,10 @@ type ApplyRequest struct {
 	Upper    string               `json:"upper"`
 	Project  string               `json:"project"`
 	Snapshot map[string]FileState `json:"snapshot"`
+	// Protected are the project's protected paths (path.Match patterns,
+	// relative): apply writes none of them, nor any path with a .git
+	// component (ProtectedError).
+	Protected []string `json:"protected,omitempty"`
 }
 
 // ConflictError lists project files changed on the host since the sandbox
@@ -100,6 +104,9 @@ func Apply(req ApplyRequest) ([]Change, error) {
 	// What an interrupted apply left goes first; it is no change.
 	if _, err := ApplyLeftovers(req.Upper, req.Project, true); err != nil {
 		return nil, err
+	}
+	if bad := protectedEntries(entries, req.Protected); len(bad) > 0 {
+		return nil, &ProtectedError{Paths: bad}
 	}
 	var conflicts []string
 	for _, e := range entries {

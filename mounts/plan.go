@@ -167,7 +167,10 @@ func (p Plan) finish(home, homeDir string, project Op, files, extra Plan, cgroup
 // devOps is a minimal /dev: a tmpfs with the harmless host nodes bound in
 // (a user namespace cannot mknod), a private devpts and /dev/shm.
 func devOps() Plan {
-	p := Plan{{Kind: Tmpfs, Target: "/dev", Data: "mode=755"}}
+	// Small and fixed: /dev holds mount points and links, and a root
+	// payload owns it, so unbounded it would pin up to half the host's
+	// memory (review 13, #7).
+	p := Plan{{Kind: Tmpfs, Target: "/dev", Data: "mode=755,size=1048576,nr_inodes=4096"}}
 	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		p = append(p, Op{Kind: Dev, Source: "/dev/" + n, Target: "/dev/" + n})
 	}

@@ -22,6 +22,7 @@ const (
 	GrantUnprotected  GrantKind = "unprotected"   // protect.defaults = false: .git/hooks and the rest writable
 	GrantDevice       GrantKind = "device"        // a host device node or a CDI device (devices.go)
 	GrantForward      GrantKind = "forward"       // a forwarded agent, display or audio socket (devices.go)
+	GrantTmpfs        GrantKind = "tmpfs"         // [tmpfs] sizes above the defaults, or many tmpfs mounts: memory pinned
 )
 
 // Grant is one door a profile opens on the host. Grants are data: `profile
@@ -91,6 +92,7 @@ func (p *Profile) Grants(h GrantHost) []Grant {
 	if !p.Protect.Defaults {
 		gs = append(gs, Grant{Kind: GrantUnprotected, What: "writable .git/hooks, .git/config and editor settings"})
 	}
+	gs = append(gs, p.tmpfsGrants()...)
 	return append(gs, p.deviceGrants()...)
 }
 

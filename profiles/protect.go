@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"path"
 )
 
@@ -24,6 +25,7 @@ var DefaultProtected = []string{
 	".git/config",                      // git-config(1): core.fsmonitor, core.hooksPath, core.pager, *.sshCommand, filter/diff drivers, aliases
 	".git/config.worktree",             // extensions.worktreeConfig: the same keys
 	".git/info",                        // gitattributes(5) in info/attributes picks filter/diff drivers; info/exclude hides planted files
+	".git/commondir",                   // gitrepository-layout(5): moves config and hooks to the directory it names
 	".git/modules/*/hooks",             // submodules' own git dirs
 	".git/modules/*/config",            //
 	".git/worktrees/*/config.worktree", // linked worktrees
@@ -62,4 +64,35 @@ func (t TmpfsSizes) validate(bad func(path []string, hint, format string, args .
 			bad([]string{"tmpfs", key}, `write e.g. `+key+` = "512MiB"`, "tmpfs.%s %q is not a size above 0", key, v.String())
 		}
 	}
+}
+
+// maxTmpfsMounts is how many type = "tmpfs" mounts a profile may have
+// without a grant: each may pin up to tmpfs.tmp of memory.
+const maxTmpfsMounts = 4
+
+// tmpfsGrants: a tmpfs's files pin memory, and without a memory cgroup
+// nothing else bounds them, so an untrusted profile gets the default
+// sizes at most (review 13, #7); larger ones, or more than
+// maxTmpfsMounts tmpfs mounts, are grants.
+func (p *Profile) tmpfsGrants() []Grant {
+	def := Defaults().Tmpfs
+	var gs []Grant
+	for _, t := range []struct {
+		key     string
+		v, dflt Size
+	}{{"tmp", p.Tmpfs.Tmp, def.Tmp}, {"shm", p.Tmpfs.Shm, def.Shm}, {"run", p.Tmpfs.Run, def.Run}} {
+		if t.v.Bytes() > t.dflt.Bytes() {
+			gs = append(gs, Grant{Kind: GrantTmpfs, What: fmt.Sprintf("tmpfs.%s = %s, above the default %s (memory its files may pin)", t.key, t.v, t.dflt)})
+		}
+	}
+	n := 0
+	for _, m := range p.Mounts {
+		if m.Type == "tmpfs" {
+			n++
+		}
+	}
+	if n > maxTmpfsMounts {
+		gs = append(gs, Grant{Kind: GrantTmpfs, What: fmt.Sprintf("%d tmpfs mounts of up to %s each (memory their files may pin)", n, p.Tmpfs.Tmp)})
+	}
+	return gs
 }

@@ -179,8 +179,8 @@ func (n Network) validate(bad func(path []string, hint, format string, args ...a
 	if len(n.Ports) > 0 && n.Mode != "slirp" && n.Mode != "proxy" {
 		bad(at("ports"), `ports need mode = "slirp" or "proxy" (in mode "host" the sandbox's ports are the host's)`, "network.ports in mode %q", n.Mode)
 	}
-	if n.AllowHostLoopback && n.Mode != "slirp" {
-		bad(at("allow_host_loopback"), `it applies to mode = "slirp"`, "network.allow_host_loopback in mode %q", n.Mode)
+	if n.AllowHostLoopback && n.Mode != "slirp" && n.Mode != "proxy" {
+		bad(at("allow_host_loopback"), `it applies to mode = "slirp" or "proxy"`, "network.allow_host_loopback in mode %q", n.Mode)
 	}
 	if len(n.Allow) > 0 && n.Mode != "proxy" {
 		bad(at("allow"), `the allowlist is enforced in mode = "proxy" only`, "network.allow in mode %q", n.Mode)

@@ -20,6 +20,11 @@ type Policy struct {
 	Allow []string
 	// Hosts resolves names before DNS does (the profile's [network.hosts]).
 	Hosts map[string]string
+	// AllowLocal lets names and addresses reach this machine: its
+	// loopback, link-local and own interface addresses (the profile's
+	// allow_host_loopback, a grant). Without it every address, whether
+	// DNS, [network.hosts] or an IP literal in Allow gave it, is checked.
+	AllowLocal bool
 }
 
 // Allowed reports whether host (a name or an IP address) may be reached.
@@ -53,29 +58,48 @@ func (e *localError) Error() string {
 	return fmt.Sprintf("%s resolves only to local addresses (%v)", e.host, e.ips)
 }
 
-// resolve returns the addresses to dial for an allowed host. Names in
-// Hosts and IP literals (which Allow lists as they are) are taken as
-// given; anything DNS answers is stripped of loopback, link-local,
-// multicast and unspecified addresses.
+// resolve returns the addresses to dial for an allowed host: a Hosts
+// entry, an IP literal (which Allow lists as it is), or what DNS answers.
+// Unless AllowLocal, loopback, link-local, multicast and unspecified
+// addresses and the host's own are stripped: the proxy dials from the
+// host's network namespace, and an untrusted profile must not reach the
+// host's services through it (slirp mode blocks the same).
 func (p Policy) resolve(ctx context.Context, host string) ([]string, error) {
+	var addrs []net.IP
 	if ip, ok := p.Hosts[strings.ToLower(host)]; ok {
-		return []string{ip}, nil
+		addrs = []net.IP{net.ParseIP(ip)}
+	} else if ip := net.ParseIP(host); ip != nil {
+		addrs = []net.IP{ip}
+	} else {
+		as, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			addrs = append(addrs, a.IP)
+		}
 	}
-	if net.ParseIP(host) != nil {
-		return []string{host}, nil
-	}
-	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-	if err != nil {
-		return nil, err
+	own := map[string]bool{}
+	if !p.AllowLocal {
+		// Read per connection: the host's addresses change (DHCP, VPNs).
+		ifs, _ := net.InterfaceAddrs()
+		for _, a := range ifs {
+			if n, ok := a.(*net.IPNet); ok {
+				own[n.IP.String()] = true
+			}
+		}
 	}
 	var out []string
 	var local []net.IP
-	for _, a := range addrs {
-		if a.IP.IsLoopback() || a.IP.IsLinkLocalUnicast() || a.IP.IsLinkLocalMulticast() || a.IP.IsMulticast() || a.IP.IsUnspecified() {
-			local = append(local, a.IP)
+	for _, ip := range addrs {
+		if ip == nil {
 			continue
 		}
-		out = append(out, a.IP.String())
+		if !p.AllowLocal && (ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || own[ip.String()]) {
+			local = append(local, ip)
+			continue
+		}
+		out = append(out, ip.String())
 	}
 	if len(out) == 0 {
 		return nil, &localError{host: host, ips: local}

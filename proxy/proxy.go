@@ -329,11 +329,14 @@ func (s *Server) tunnel(client net.Conn, up net.Conn, host, port string) {
 	down := make(chan struct{})
 	go func() { io.Copy(client, up); closeWrite(client); close(down) }()
 	defer func() { <-down }()
-	first, err := readFirstRecord(client)
-	if sni, serr := clientHelloSNI(first); err == nil && serr == nil && sni != "" && !strings.EqualFold(sni, host) {
+	first, sni, err := readFirst(client)
+	switch {
+	case errors.Is(err, errNotTLS):
+		s.deny(net.JoinHostPort(host, port) + " (unreadable TLS ClientHello)")
+	case err == nil && sni != "" && !strings.EqualFold(sni, host):
 		s.deny(net.JoinHostPort(sni, port) + " (SNI, via " + host + ")")
 		err = errors.New("SNI mismatch")
-	} else if err == nil {
+	case err == nil:
 		_, err = up.Write(first)
 	}
 	if err != nil {
@@ -351,25 +354,6 @@ func relay(client, up net.Conn) {
 	go func() { io.Copy(client, up); closeWrite(client); done <- struct{}{} }()
 	<-done
 	<-done
-}
-
-// readFirstRecord reads what the client sends first: a whole TLS record
-// when it starts like one (up to 16 KiB), else whatever one read returns.
-func readFirstRecord(c net.Conn) ([]byte, error) {
-	buf := make([]byte, 5+16384)
-	n, err := c.Read(buf)
-	if err != nil || n < 5 || buf[0] != 22 {
-		return buf[:n], ignoreEOF(err)
-	}
-	want := 5 + int(binary.BigEndian.Uint16(buf[3:5]))
-	for n < want && n < len(buf) {
-		m, err := c.Read(buf[n:])
-		n += m
-		if err != nil {
-			return buf[:n], ignoreEOF(err)
-		}
-	}
-	return buf[:n], nil
 }
 
 func ignoreEOF(err error) error {

@@ -83,7 +83,7 @@ func connect(t *testing.T, proxyAddr, target string) (net.Conn, *http.Response, 
 func TestHTTPConnect(t *testing.T) {
 	good := echoServer(t, "127.0.0.2")
 	evil := echoServer(t, "127.0.0.3")
-	s, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2", "evil.test": "127.0.0.3"}})
+	s, httpAddr, _ := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2", "evil.test": "127.0.0.3"}})
 
 	c, resp, br := connect(t, httpAddr, "good.test:"+good)
 	if resp.StatusCode != 200 {
@@ -117,7 +117,7 @@ func TestHTTPConnect(t *testing.T) {
 
 func TestSNIMustMatch(t *testing.T) {
 	good := echoServer(t, "127.0.0.2")
-	s, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	s, httpAddr, _ := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
 	// A TLS session to evil.test inside a tunnel opened for good.test.
 	c, resp, _ := connect(t, httpAddr, "good.test:"+good)
 	if resp.StatusCode != 200 {
@@ -161,7 +161,7 @@ func clientHello(t *testing.T, name string) []byte {
 
 func TestSOCKS5(t *testing.T) {
 	good := echoServer(t, "127.0.0.2")
-	s, _, socksAddr := startProxy(t, Policy{Allow: []string{"*.good.test"}, Hosts: map[string]string{"api.good.test": "127.0.0.2"}})
+	s, _, socksAddr := startProxy(t, Policy{AllowLocal: true, Allow: []string{"*.good.test"}, Hosts: map[string]string{"api.good.test": "127.0.0.2"}})
 	dial := func(host string) (net.Conn, byte) {
 		c, err := net.Dial("tcp", socksAddr)
 		if err != nil {
@@ -206,7 +206,7 @@ func TestPlainHTTP(t *testing.T) {
 	defer l.Close()
 	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello "+r.Host) }))
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	_, httpAddr, _ := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	_, httpAddr, _ := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
 	proxyURL, _ := http.NewRequest("GET", "http://"+httpAddr, nil)
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL.URL)}, Timeout: 5 * time.Second}
 	resp, err := client.Get("http://good.test:" + port + "/")
@@ -269,7 +269,7 @@ func TestServerSpeaksFirst(t *testing.T) {
 		}
 	}()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	_, httpAddr, socksAddr := startProxy(t, Policy{Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	_, httpAddr, socksAddr := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
 
 	check := func(name string, c net.Conn, br *bufio.Reader) {
 		t.Helper()
@@ -302,4 +302,69 @@ func TestServerSpeaksFirst(t *testing.T) {
 		t.Fatalf("SOCKS5 CONNECT good.test: reply %v, %v", reply, err)
 	}
 	check("SOCKS5", c, br)
+}
+
+// TestLocalNeedsGrant: without AllowLocal (allow_host_loopback) neither an
+// IP literal in Allow nor a [network.hosts] entry reaches a service on
+// the host's loopback (review 13, #4).
+func TestLocalNeedsGrant(t *testing.T) {
+	canary := echoServer(t, "127.0.0.1")
+	_, httpAddr, _ := startProxy(t, Policy{Allow: []string{"127.0.0.1", "db.test"}, Hosts: map[string]string{"db.test": "127.0.0.1"}})
+	for _, target := range []string{"127.0.0.1:" + canary, "db.test:" + canary} {
+		c, resp, br := connect(t, httpAddr, target)
+		body, _ := io.ReadAll(br)
+		c.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(body), "local addresses") {
+			t.Errorf("CONNECT %s: %s %q, want 403", target, resp.Status, body)
+		}
+	}
+	_, httpAddr, _ = startProxy(t, Policy{AllowLocal: true, Allow: []string{"127.0.0.1"}})
+	c, resp, _ := connect(t, httpAddr, "127.0.0.1:"+canary)
+	c.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("CONNECT with AllowLocal: %s, want 200", resp.Status)
+	}
+}
+
+// TestSNISplitHello: a ClientHello for evil.test split across two TLS
+// records, or written a byte at a time, in a tunnel opened for good.test
+// is still read whole and refused; a hello that never completes is
+// refused, not relayed (review 13, #5).
+func TestSNISplitHello(t *testing.T) {
+	good := echoServer(t, "127.0.0.2")
+	s, httpAddr, _ := startProxy(t, Policy{AllowLocal: true, Allow: []string{"good.test"}, Hosts: map[string]string{"good.test": "127.0.0.2"}})
+	hello := clientHello(t, "evil.test")
+	body := hello[5:]
+	k := len(body) / 3
+	split := append([]byte{22, 3, 1, byte(k >> 8), byte(k)}, body[:k]...)
+	split = append(split, 22, 3, 1, byte((len(body)-k)>>8), byte(len(body)-k))
+	split = append(split, body[k:]...)
+	send := map[string]func(c net.Conn){
+		"two records": func(c net.Conn) { c.Write(split) },
+		"byte by byte": func(c net.Conn) {
+			c.(*net.TCPConn).SetNoDelay(true)
+			for _, b := range hello {
+				if _, err := c.Write([]byte{b}); err != nil {
+					return
+				}
+			}
+		},
+		"truncated": func(c net.Conn) { c.Write(hello[:len(hello)-10]); c.(*net.TCPConn).CloseWrite() },
+	}
+	for name, fn := range send {
+		c, resp, br := connect(t, httpAddr, "good.test:"+good)
+		if resp.StatusCode != 200 {
+			t.Fatal(resp.Status)
+		}
+		fn(c)
+		got, _ := io.ReadAll(br)
+		c.Close()
+		if len(got) != 0 {
+			t.Errorf("%s: the hello reached the server (%d bytes echoed)", name, len(got))
+		}
+	}
+	got := Summary(s.Denied())
+	if !strings.Contains(got, "evil.test:"+good+" (SNI, via good.test) (×2)") || !strings.Contains(got, "unreadable TLS ClientHello") {
+		t.Errorf("denials = %q, want two SNI mismatches and an unreadable hello", got)
+	}
 }

@@ -67,6 +67,7 @@ type addrWatcher struct {
 	watch, routes int
 	seq           uint32
 	blocked       map[string]bool
+	intr          bool // the dump being read was interrupted
 }
 
 // dump asks for every address of the host.
@@ -108,8 +109,23 @@ func (w *addrWatcher) drain(untilDone bool) error {
 			return err
 		}
 		for _, m := range msgs {
+			// A dump interrupted by a change is inconsistent: take another.
+			w.intr = w.intr || m.Header.Flags&unix.NLM_F_DUMP_INTR != 0
 			switch m.Header.Type {
+			case unix.NLMSG_ERROR:
+				// An error answer (to the dump, say) ends no dump: waiting
+				// for NLMSG_DONE would hang init, and going on would miss
+				// addresses. Fail closed.
+				if len(m.Data) >= 4 && int32(binary.NativeEndian.Uint32(m.Data)) != 0 {
+					return fmt.Errorf("netlink answered the address dump with %w", unix.Errno(-int32(binary.NativeEndian.Uint32(m.Data))))
+				}
 			case unix.NLMSG_DONE:
+				if w.intr {
+					w.intr = false
+					if err := w.dump(); err != nil {
+						return err
+					}
+				}
 				if untilDone {
 					return nil
 				}
@@ -140,7 +156,7 @@ func (w *addrWatcher) block(m *syscall.NetlinkMessage) error {
 			}
 		}
 	}
-	if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || w.blocked[ip.String()] {
+	if ip == nil || !blockable(ip) || w.blocked[ip.String()] {
 		return nil
 	}
 	w.seq++

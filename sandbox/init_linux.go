@@ -111,6 +111,9 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("close_range", err)
 	}
+	if stageExe, err = sealExe(); err != nil { // exeseal_linux.go
+		return 0, err
+	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return 0, os.NewSyscallError("sethostname", err)
 	}
@@ -234,7 +237,7 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 	}
 	report = syncSocket{r}
 	cmd = &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       stageExe,
 		Args:       p.Args,
 		Env:        env,
 		ExtraFiles: []*os.File{w},

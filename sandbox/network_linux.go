@@ -125,7 +125,7 @@ func netOptions(n profiles.Network, stateDir string) (*NetOptions, error) {
 	case NetSlirp:
 		return &NetOptions{Slirp: cfg}, nil
 	case NetProxy:
-		o := &NetOptions{Proxy: &proxy.Policy{Allow: n.Allow, Hosts: n.Hosts}}
+		o := &NetOptions{Proxy: &proxy.Policy{Allow: n.Allow, Hosts: n.Hosts, AllowLocal: n.AllowHostLoopback}}
 		if len(ports) > 0 {
 			cfg.NoRoute = true
 			o.Slirp = cfg

@@ -83,7 +83,7 @@ func (i *Images) ProjectChanges(h Host, project string) ([]imagestore.Change, er
 
 // ApplyProject writes the sandbox's pending project changes to the
 // project, then clears them. Conflicts with host edits apply nothing.
-func (i *Images) ApplyProject(h Host, project string) ([]imagestore.Change, error) {
+func (i *Images) ApplyProject(h Host, project string, protected []string) ([]imagestore.Change, error) {
 	dir := projectDir(h, project)
 	st, err := i.lockProject(dir)
 	if err != nil {
@@ -98,7 +98,7 @@ func (i *Images) ApplyProject(h Host, project string) ([]imagestore.Change, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading the project's recorded state: %w", err)
 	}
-	applied, err := i.unpacker.Apply(imagestore.ApplyRequest{Upper: filepath.Join(dir, "upper"), Project: project, Snapshot: snap})
+	applied, err := i.unpacker.Apply(imagestore.ApplyRequest{Upper: filepath.Join(dir, "upper"), Project: project, Snapshot: snap, Protected: protected})
 	if err != nil {
 		return applied, err
 	}

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,15 +16,14 @@ import (
 // DefaultProtected, the repository's core.hooksPath) and the profile's
 // own protect.paths. Each directory between the project root and a
 // protected path is pinned (bound onto itself), so that the sandbox cannot
-// move .git aside and put a writable copy in its place.
-func protectOps(p *profiles.Profile, project string) mounts.Plan {
-	var patterns []string
+// move .git aside and put a writable copy in its place. The profile's
+// binds of project paths (binds) show the project a second time: the same
+// paths are made read-only below their targets too (protectBinds).
+func protectOps(p *profiles.Profile, project string, binds mounts.Plan) mounts.Plan {
 	if p.Protect.Defaults {
-		patterns = append(patterns, profiles.DefaultProtected...)
-		patterns = append(patterns, hooksPath(project)...)
 		ensureGitDirs(project)
 	}
-	patterns = append(patterns, p.Protect.Paths...)
+	patterns := ProtectedPatterns(p, project)
 	ro := map[string]bool{}
 	pins := map[string]bool{}
 	for _, pat := range patterns {
@@ -38,6 +35,7 @@ func protectOps(p *profiles.Profile, project string) mounts.Plan {
 			}
 		}
 	}
+	protectBinds(project, binds, ro, pins)
 	var plan mounts.Plan
 	for _, d := range sortedKeys(pins) {
 		if !ro[d] {
@@ -48,6 +46,48 @@ func protectOps(p *profiles.Profile, project string) mounts.Plan {
 		plan = append(plan, mounts.Op{Kind: mounts.RO, Target: m})
 	}
 	return plan
+}
+
+// ProtectedPatterns are the project's protected paths as path.Match
+// patterns relative to the project: the defaults with what the
+// repository's git metadata names at start (gitProtected), and the
+// profile's protect.paths.
+func ProtectedPatterns(p *profiles.Profile, project string) []string {
+	var patterns []string
+	if p.Protect.Defaults {
+		patterns = append(patterns, profiles.DefaultProtected...)
+		for _, rel := range gitProtected(project) {
+			patterns = append(patterns, globEscape(rel))
+		}
+	}
+	return append(patterns, p.Protect.Paths...)
+}
+
+// protectBinds maps the protected paths ro (and their pins) into every
+// bind of a project path: [[mount]] source = ".git" or "." shows .git/hooks
+// again at its target, and a writable copy there would write the host's.
+// A bind whose source lies in a protected path is made read-only. It adds
+// to ro and pins.
+func protectBinds(project string, binds mounts.Plan, ro, pins map[string]bool) {
+	for i, b := range binds {
+		if b.Kind != mounts.Bind || b.Beneath == "" {
+			continue
+		}
+		for _, m := range sortedKeys(ro) {
+			if within(m, b.Source) || m == b.Source {
+				binds[i].ReadOnly = true
+				continue
+			}
+			if !within(b.Source, m) || !within(project, m) {
+				continue
+			}
+			rel, _ := filepath.Rel(b.Source, m)
+			ro[filepath.Join(b.Target, rel)] = true
+			for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
+				pins[filepath.Join(b.Target, d)] = true
+			}
+		}
+	}
 }
 
 // ensureGitDirs creates .git/hooks and .git/info when .git is a directory
@@ -67,42 +107,6 @@ func ensureGitDirs(project string) {
 	for _, name := range []string{"hooks", "info"} {
 		unix.Mkdirat(git, name, 0o755)
 	}
-}
-
-// hooksPath returns core.hooksPath of the project's repository when it
-// names a directory in the worktree (husky's .husky/_, say): hooks there
-// run on the host as those in .git/hooks do. A plain reading of
-// .git/config: an include or a [core] section spelled unusually is missed,
-// and protect.paths can name the directory instead.
-func hooksPath(project string) []string {
-	f, err := os.Open(filepath.Join(project, ".git", "config"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	section := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			section = strings.ToLower(strings.Trim(strings.Fields(line + " ")[0], "[]"))
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || section != "core" || !strings.EqualFold(strings.TrimSpace(k), "hookspath") {
-			continue
-		}
-		v = strings.Trim(strings.TrimSpace(v), `"`)
-		if v != "" && !filepath.IsAbs(v) && !escapesRel(v) {
-			out = append(out, filepath.Clean(v))
-		} else if filepath.IsAbs(v) {
-			if rel, err := filepath.Rel(project, v); err == nil && !escapesRel(rel) {
-				out = append(out, rel)
-			}
-		}
-	}
-	return out
 }
 
 func escapesRel(rel string) bool { return rel == ".." || strings.HasPrefix(rel, "../") }

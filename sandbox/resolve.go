@@ -166,7 +166,7 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, protectOps(p, o.Project)...)
+	extra = append(extra, protectOps(p, o.Project, extra)...)
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}

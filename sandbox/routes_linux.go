@@ -21,12 +21,24 @@ func hostAddresses() []string {
 	var out []string
 	for _, a := range addrs {
 		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsLinkLocalMulticast() {
+		if !ok || !blockable(ipn.IP) {
 			continue
 		}
 		out = append(out, ipn.IP.String())
 	}
 	return out
+}
+
+// blockable reports whether ip is a host address the sandbox must not
+// reach: all but loopback (the helper's own business: allow_host_loopback)
+// and IPv6 link-local ones (scoped to a link, which the helper cannot
+// name). IPv4 link-local addresses (avahi-autoipd, NodeLocal DNS on
+// 169.254.20.10) are blocked like any other (review 13, #12).
+func blockable(ip net.IP) bool {
+	if ip.IsLoopback() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	return !ip.IsLinkLocalUnicast() || ip.To4() != nil
 }
 
 // unreachableRoutes adds an "unreachable" route for each address in the

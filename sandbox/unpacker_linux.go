@@ -66,9 +66,10 @@ type workerReply struct {
 	Error  string                  `json:"error,omitempty"`
 	Errno  uint                    `json:"errno,omitempty"` // the error's errno, if any
 	// Hostile and Owner carry the typed errors across.
-	Hostile  *imagestore.HostileError  `json:"hostile,omitempty"`
-	Owner    *imagestore.OwnerError    `json:"owner,omitempty"`
-	Conflict *imagestore.ConflictError `json:"conflict,omitempty"`
+	Hostile  *imagestore.HostileError   `json:"hostile,omitempty"`
+	Owner    *imagestore.OwnerError     `json:"owner,omitempty"`
+	Conflict *imagestore.ConflictError  `json:"conflict,omitempty"`
+	Protect  *imagestore.ProtectedError `json:"protected,omitempty"`
 }
 
 // Owners implements imagestore.Unpacker.
@@ -150,6 +151,8 @@ func (u *Unpacker) call(req workerRequest) (workerReply, error) {
 		return r, r.Owner
 	case r.Conflict != nil:
 		return r, r.Conflict
+	case r.Protect != nil:
+		return r, r.Protect
 	case r.Error != "":
 		return r, &workerError{msg: r.Error, errno: syscall.Errno(r.Errno)}
 	}
@@ -294,9 +297,12 @@ func serveUnpack(req workerRequest) workerReply {
 	var h *imagestore.HostileError
 	var o *imagestore.OwnerError
 	var c *imagestore.ConflictError
+	var pe *imagestore.ProtectedError
 	switch {
 	case errors.As(err, &c):
 		r.Conflict = c
+	case errors.As(err, &pe):
+		r.Protect = pe
 	case errors.As(err, &h):
 		r.Hostile = h
 	case errors.As(err, &o):

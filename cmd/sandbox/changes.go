@@ -87,7 +87,7 @@ path is followed through a symlink.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
-				applied, err := s.imgs.ApplyProject(h, s.project)
+				applied, err := s.imgs.ApplyProject(h, s.project, sandbox.ProtectedPatterns(s.profile, s.project))
 				for _, ch := range applied {
 					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
 				}

@@ -49,7 +49,9 @@ func TestHostAddressAddedDuringRun(t *testing.T) {
 while [ ! -e go ]; do sleep 0.02; done
 i=0; while ! ip route get 198.51.100.7 2>&1 | grep -qiE 'unreachable|no route' && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 timeout 3 bash -c 'cat < /dev/tcp/198.51.100.7/18099' || echo BLOCKED-new
-timeout 3 bash -c 'cat < /dev/tcp/192.0.2.200/18099' || echo BLOCKED-initial`
+timeout 3 bash -c 'cat < /dev/tcp/192.0.2.200/18099' || echo BLOCKED-initial
+timeout 3 bash -c 'cat < /dev/tcp/169.254.77.1/18099' || echo BLOCKED-linklocal-initial
+timeout 3 bash -c 'cat < /dev/tcp/169.254.88.1/18099' || echo BLOCKED-linklocal-new`
 			cmd := p.command("run", "--", "sh", "-c", script)
 			cmd.Path = netns
 			cmd.Args = append([]string{"netns-host"}, cmd.Args[1:]...)
@@ -69,8 +71,10 @@ timeout 3 bash -c 'cat < /dev/tcp/192.0.2.200/18099' || echo BLOCKED-initial`
 			if strings.Contains(string(out), "from-host-service") {
 				t.Errorf("the sandbox reached the host's service")
 			}
-			if !strings.Contains(string(out), "BLOCKED-new") || !strings.Contains(string(out), "BLOCKED-initial") {
-				t.Errorf("the sandbox did not report both addresses blocked")
+			for _, want := range []string{"BLOCKED-new", "BLOCKED-initial", "BLOCKED-linklocal-initial", "BLOCKED-linklocal-new"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("the sandbox did not report %s", want)
+				}
 			}
 		})
 	}
@@ -94,6 +98,7 @@ func netnsHost() {
 	ip("link", "set", "lo", "up")
 	ip("link", "add", "hsink0", "type", "veth", "peer", "name", "hsink1")
 	ip("addr", "add", "192.0.2.200/24", "dev", "hsink0")
+	ip("addr", "add", "169.254.77.1/16", "dev", "hsink0") // link-local (review 13, #12)
 	ip("link", "set", "hsink0", "up")
 	ip("link", "set", "hsink1", "up")
 	ip("route", "add", "default", "via", "192.0.2.1", "dev", "hsink0")
@@ -133,6 +138,7 @@ func netnsHost() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	ip("addr", "add", "169.254.88.1/32", "dev", "hsink1") // before the one the payload waits for
 	ip("addr", "add", "198.51.100.7/32", "dev", "hsink1")
 	if err := os.WriteFile("go", nil, 0o644); err != nil {
 		fail("%v", err)

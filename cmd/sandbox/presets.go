@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -243,6 +244,9 @@ func applyPresets(def string, ps []preset) string {
 		}
 	}
 	fmt.Fprintf(&network, "# %s found: proxy mode, allowing exactly the registries these\n# ecosystems are configured to use here; nothing else is reachable.\nmode = \"proxy\"\nallow = %s\n", strings.Join(found, ", "), tomlList(uniq(hosts)))
+	if local := localHosts(uniq(hosts)); len(local) > 0 {
+		fmt.Fprintf(&network, "# %s: this machine. The proxy reaches this machine's addresses only with\n# allow_host_loopback, a grant: the profile runs after \"sandbox trust\".\nallow_host_loopback = true\n", strings.Join(local, ", "))
+	}
 	fmt.Fprintf(&cache, "\n[cache]\n# Download caches shared between your sandboxes, one directory per\n# ecosystem under $XDG_CACHE_HOME/sandbox/ (never your own caches): a\n# project's first run does not download again what another one did.\nshared = %s\n", tomlList(names))
 	def = strings.Replace(def, "[env]\n", "[env]\n"+env.String(), 1)
 	def = strings.Replace(def, "mode = \"none\"\n", network.String(), 1)
@@ -254,4 +258,26 @@ func orNone(hosts []string) string {
 		return "no registry host"
 	}
 	return strings.Join(hosts, ", ")
+}
+
+// localHosts are the hosts that name this machine: localhost, loopback or
+// one of its interface addresses (a registry mirror run locally). The
+// proxy refuses them without allow_host_loopback.
+func localHosts(hosts []string) []string {
+	own := map[string]bool{}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				own[n.IP.String()] = true
+			}
+		}
+	}
+	var out []string
+	for _, h := range hosts {
+		ip := net.ParseIP(h)
+		if h == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsLinkLocalUnicast() || own[ip.String()]) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
