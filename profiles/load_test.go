@@ -73,6 +73,7 @@ func TestParseErrors(t *testing.T) {
 		{"allow unknown syscall", "[security]\n\nallow_syscalls = [\"keyctl\", \"read\"]\n", []string{"sandbox.toml:3:1: security.allow_syscalls: \"read\" is not denied"}, "io_uring"},
 		{"allow without filter", "[security]\nseccomp = \"off\"\nallow_syscalls = [\"bpf\"]\n", []string{"sandbox.toml:3:1:", "no filter"}, ""},
 		{"seccomp type", "[security]\nseccomp = 3\n", []string{"sandbox.toml:2:1: security.seccomp must be a string"}, ""},
+		{"our own env name", "[env]\n_SANDBOX_PAYLOAD = \"{}\"\n", []string{"sandbox.toml:2:1:", "reserved for the sandbox"}, "rename it"},
 		{"nested_userns type", "[security]\nnested_userns = \"yes\"\n", []string{"sandbox.toml:2:1: security.nested_userns must be true or false"}, ""},
 	}
 	for _, tt := range tests {

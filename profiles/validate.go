@@ -70,10 +70,33 @@ func (p *Profile) validate(file string, loc *locator) error {
 		}
 	}
 	for name := range p.Env {
-		if !envName().MatchString(name) {
+		switch {
+		case !envName().MatchString(name):
 			bad([]string{"env", name}, "", "env: %q is not a valid variable name", name)
+		case strings.HasPrefix(name, "_SANDBOX_"):
+			bad([]string{"env", name}, "rename it: the prefix is the sandbox's own", "env: %q: names starting with _SANDBOX_ are reserved for the sandbox", name)
 		}
 	}
+	p.validateMounts(bad)
+	p.validateSteps(bad)
+	if !p.Project.Valid() {
+		bad([]string{"project"}, `write project = "bind" or project = "overlay"`, "project %q is not one of \"bind\", \"overlay\"", p.Project)
+	}
+	if len(p.Setup) > 0 && p.Image == "" {
+		bad([]string{"setup"}, `add image = "REF": steps build on an image`, "setup steps need an image")
+	}
+	p.Limits.validate(bad)
+	p.Network.validate(bad)
+	p.Protect.validate(bad)
+	p.Tmpfs.validate(bad)
+	p.Cache.validate(bad)
+	p.Security.validate(bad)
+	p.validateDevices(bad)
+	return errs.orNil()
+}
+
+// validateMounts checks the [[mount]] tables.
+func (p *Profile) validateMounts(bad func(path []string, hint, format string, args ...any)) {
 	seen := map[string]int{}
 	for i, m := range p.Mounts {
 		at := func(key string) []string { return []string{"mount", strconv.Itoa(i), key} }
@@ -98,6 +121,10 @@ func (p *Profile) validate(file string, loc *locator) error {
 			bad(at("mode"), `write mode = "ro" or mode = "rw"`, "mount mode %q is not one of \"ro\", \"rw\"", m.Mode)
 		}
 	}
+}
+
+// validateSteps checks the [[setup]] tables.
+func (p *Profile) validateSteps(bad func(path []string, hint, format string, args ...any)) {
 	for i, st := range p.Setup {
 		at := func(key string) []string { return []string{"setup", strconv.Itoa(i), key} }
 		if strings.TrimSpace(st.Run) == "" {
@@ -115,20 +142,6 @@ func (p *Profile) validate(file string, loc *locator) error {
 			}
 		}
 	}
-	if !p.Project.Valid() {
-		bad([]string{"project"}, `write project = "bind" or project = "overlay"`, "project %q is not one of \"bind\", \"overlay\"", p.Project)
-	}
-	if len(p.Setup) > 0 && p.Image == "" {
-		bad([]string{"setup"}, `add image = "REF": steps build on an image`, "setup steps need an image")
-	}
-	p.Limits.validate(bad)
-	p.Network.validate(bad)
-	p.Protect.validate(bad)
-	p.Tmpfs.validate(bad)
-	p.Cache.validate(bad)
-	p.Security.validate(bad)
-	p.validateDevices(bad)
-	return errs.orNil()
 }
 
 // checkTarget says what is wrong with a mount target, if anything.

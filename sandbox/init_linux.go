@@ -127,46 +127,11 @@ func initStage2(sock syncSocket) (int, error) {
 			Fix: "use user = \"self\" here",
 		}
 	}
-	if spec.Network != NetHost {
-		if err := loopbackUp(); err != nil {
-			return 0, err
-		}
-	}
-	if err := unreachableRoutes(spec.Unreachable); err != nil {
+	if err := setupNetwork(spec, sock); err != nil {
 		return 0, err
 	}
-	if spec.WatchHostAddrs {
-		if err := watchHostAddrs(addrWatchFD); err != nil {
-			return 0, err
-		}
-	}
-	if spec.Network == NetProxy {
-		if err := sendProxyListeners(sock); err != nil {
-			return 0, err
-		}
-	}
-	if spec.Network == NetNone {
-		if err := sendResolver(sock); err != nil {
-			return 0, err
-		}
-	}
-	// Nothing the payload execs may gain privileges (setuid bits, file
-	// capabilities), and our own memory and /proc/1/exe stay closed to it.
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return 0, os.NewSyscallError("prctl PR_SET_NO_NEW_PRIVS", err)
-	}
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return 0, os.NewSyscallError("prctl PR_SET_DUMPABLE", err)
-	}
-	for _, rl := range spec.Process.Rlimits {
-		// syscall.Setrlimit, not unix: it also tells the Go runtime not to
-		// restore its own RLIMIT_NOFILE in the children it starts.
-		if err := syscall.Setrlimit(rl.Resource, &syscall.Rlimit{Cur: rl.Max, Max: rl.Max}); err != nil {
-			return 0, &SetupError{
-				Msg: fmt.Sprintf("setting rlimit %s to %d: %v", rl.Name, rl.Max, err),
-				Fix: "a hard limit can only be lowered without privilege: check `ulimit -H` on the host",
-			}
-		}
+	if err := restrictSelf(spec.Process.Rlimits); err != nil {
+		return 0, err
 	}
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, forwardedSignals...)
@@ -205,6 +170,56 @@ func initStage2(sock syncSocket) (int, error) {
 	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals, &denied)
 	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.counts()})
 	return ExitStatus(status), nil
+}
+
+// setupNetwork is init's side of the network: loopback up, the host's
+// addresses routed nowhere (and watched), and the sockets the parent
+// serves for mode proxy (the proxy's listeners) and none (the resolver).
+func setupNetwork(spec *Spec, sock syncSocket) error {
+	if spec.Network != NetHost {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := unreachableRoutes(spec.Unreachable); err != nil {
+		return err
+	}
+	if spec.WatchHostAddrs {
+		if err := watchHostAddrs(addrWatchFD); err != nil {
+			return err
+		}
+	}
+	switch spec.Network {
+	case NetProxy:
+		return sendProxyListeners(sock)
+	case NetNone:
+		return sendResolver(sock)
+	}
+	return nil
+}
+
+// restrictSelf sets what init passes on to every process it starts:
+// no_new_privs (nothing the payload execs may gain privileges through
+// setuid bits or file capabilities), not dumpable (our memory and
+// /proc/1/exe stay closed to it), and the rlimits.
+func restrictSelf(rlimits []Rlimit) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl PR_SET_NO_NEW_PRIVS", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl PR_SET_DUMPABLE", err)
+	}
+	for _, rl := range rlimits {
+		// syscall.Setrlimit, not unix: it also tells the Go runtime not to
+		// restore its own RLIMIT_NOFILE in the children it starts.
+		if err := syscall.Setrlimit(rl.Resource, &syscall.Rlimit{Cur: rl.Max, Max: rl.Max}); err != nil {
+			return &SetupError{
+				Msg: fmt.Sprintf("setting rlimit %s to %d: %v", rl.Name, rl.Max, err),
+				Fix: "a hard limit can only be lowered without privilege: check `ulimit -H` on the host",
+			}
+		}
+	}
+	return nil
 }
 
 // dieWithParent re-arms the parent-death signal, which the kernel cleared

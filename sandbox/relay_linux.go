@@ -1,0 +1,156 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/proxy"
+)
+
+// relay is the parent's side of a started sandbox.
+type relay struct {
+	pid           int
+	initDone      <-chan syscall.WaitStatus
+	sock          syncSocket
+	pipes         *stdioPipes
+	term          *terminal
+	proxy         *proxy.Server
+	lookups       *lookupRecorder
+	resolver      net.PacketConn
+	stdin, stdout *os.File
+	ctl           *controller // exec and stop requests
+	started       func()
+}
+
+// closeResolver stops the recording resolver, if it was served.
+func (r *relay) closeResolver() {
+	if r.resolver != nil {
+		r.resolver.Close()
+	}
+}
+
+// abort kills init, waits for it, and returns err.
+func (r *relay) abort(err error) error {
+	_ = unix.Kill(r.pid, unix.SIGKILL)
+	<-r.initDone
+	return err
+}
+
+// wait forwards signals, attaches the terminal and the proxy as init sends
+// them, enforces the timeout, and returns the payload's exit code when
+// init reports the end (or dies).
+func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+	msgs := receive(r.sock)
+	var timeout, grace <-chan time.Time
+	if timeoutAfter > 0 {
+		timeout = time.After(timeoutAfter)
+	}
+	for {
+		select {
+		case req := <-r.ctl.reqs():
+			if after, kill := r.ctl.handle(req, r); kill {
+				_ = unix.Kill(r.pid, unix.SIGKILL)
+			} else if after > 0 {
+				grace = time.After(after)
+			}
+		case <-timeout:
+			res.TimedOut = true
+			_ = unix.Kill(r.pid, unix.SIGTERM)
+			grace = time.After(TimeoutGrace)
+		case <-grace:
+			_ = unix.Kill(r.pid, unix.SIGKILL)
+		case sig := <-sigs:
+			if sig == unix.SIGWINCH && r.term != nil {
+				r.term.resize()
+				continue
+			}
+			_ = unix.Kill(r.pid, sig.(syscall.Signal))
+		case <-r.term.hungUp():
+			// The user's terminal ended without a SIGHUP reaching us:
+			// end the session as the hang-up would have.
+			_ = unix.Kill(r.pid, unix.SIGHUP)
+			r.term.hangup = nil
+		case m := <-msgs:
+			if m.msg.Type == msgExited {
+				res.SyscallsDenied = m.msg.Denied
+			}
+			code, done, err := r.handle(m)
+			if done && err != nil && res.TimedOut {
+				// The timeout ended the run before the payload started
+				// (a slow start under a small cpu.max): it timed out.
+				return ExitTimeout, nil
+			}
+			if done {
+				return code, err
+			}
+		}
+	}
+}
+
+// handle acts on one message from init; done means the run is over.
+func (r *relay) handle(m received) (code int, done bool, err error) {
+	if m.err != nil {
+		return 0, true, r.abort(m.err)
+	}
+	if r.ctl.fromInit(m) {
+		return 0, false, nil
+	}
+	switch m.msg.Type {
+	case msgConsole:
+		if r.term, err = attachTerminal(first(m.files), r.stdin, r.stdout); err != nil {
+			return 0, true, r.abort(err)
+		}
+	case msgListeners:
+		if r.proxy == nil || len(m.files) != 2 {
+			return 0, true, r.abort(errors.New("init sent proxy listeners that were not asked for"))
+		}
+		if err := serveProxy(r.proxy, m.files); err != nil {
+			return 0, true, r.abort(err)
+		}
+	case msgResolver:
+		if r.lookups == nil || r.resolver != nil || len(m.files) != 1 {
+			return 0, true, r.abort(errors.New("init sent a resolver socket that was not asked for"))
+		}
+		conn, err := net.FilePacketConn(m.files[0])
+		m.files[0].Close()
+		if err != nil {
+			return 0, true, r.abort(fmt.Errorf("taking over the resolver's socket: %w", err))
+		}
+		r.resolver = conn
+		go r.lookups.serve(conn)
+	case msgStarted:
+		if r.started != nil {
+			r.started()
+		}
+	case msgError:
+		<-r.initDone
+		return 0, true, &SetupError{Msg: m.msg.Error, Fix: m.msg.Hint}
+	case msgExecError:
+		<-r.initDone
+		return 0, true, &ExecError{Code: m.msg.Code, Msg: m.msg.Error}
+	case msgExited:
+		<-r.initDone
+		r.term.drain()
+		r.pipes.drain()
+		return ExitStatus(syscall.WaitStatus(m.msg.Status)), true, nil
+	default: // EOF: init died without a word
+		ws := <-r.initDone
+		r.term.drain()
+		r.pipes.drain()
+		if ws.Signaled() {
+			return ExitStatus(ws), true, nil
+		}
+		return 0, true, fmt.Errorf("sandbox init exited with status %d before the payload finished", ws.ExitStatus())
+	}
+	return 0, false, nil
+}
