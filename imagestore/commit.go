@@ -111,7 +111,7 @@ func (s *Store) putBlob(b []byte) (v1.Descriptor, error) {
 // Tag gives the image src the name dst too.
 func (s *Store) Tag(src, dst string) error {
 	from, err := Normalize(src)
-	if err != nil && !digestRE.MatchString(src) {
+	if err != nil && !validDigest(src) {
 		return err
 	}
 	if err != nil {

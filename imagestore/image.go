@@ -76,7 +76,7 @@ func (i *Image) Dirs() []string {
 // interrupted pull): a pull completes it.
 func (s *Store) Get(ref string) (*Image, error) {
 	key := ref
-	if !digestRE.MatchString(ref) {
+	if !validDigest(ref) {
 		n, err := Normalize(ref)
 		if err != nil {
 			return nil, err

@@ -118,7 +118,7 @@ func lookup(idx *v1.IndexManifest, ref string) (v1.Descriptor, bool) {
 	}
 	_, dgst, isDigest := strings.Cut(ref, "@")
 	if !isDigest {
-		if !digestRE.MatchString(ref) {
+		if !validDigest(ref) {
 			return v1.Descriptor{}, false
 		}
 		dgst = ref

@@ -20,7 +20,7 @@ func (s *Store) Remove(refs []string, force bool) (PruneReport, error) {
 	err = s.updateIndex(func(idx *v1.IndexManifest) error {
 		for _, ref := range refs {
 			key := ref
-			if !digestRE.MatchString(ref) {
+			if !validDigest(ref) {
 				if key, err = Normalize(ref); err != nil {
 					return err
 				}

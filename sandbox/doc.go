@@ -25,6 +25,8 @@
 //
 // Two user namespaces: the outer one maps 0 to the invoking user and 1..N
 // to the subordinate ranges; init, root there, builds the root filesystem.
+// A run that needs only the user's own ids maps just those, written by the
+// runtime before init's exec, so init starts at stage 2 (idmap_linux.go).
 // The payload runs one namespace further down, in a nested user and mount
 // namespace: its ids are laid out as requested (keep-id for user = "self",
 // identity for "root"), and because its mount namespace belongs to a less

@@ -145,7 +145,7 @@ func NewSpec(o Options) (*Spec, error) {
 		},
 		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
 		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
-		SetGroups: o.Mapping.Degraded == "",
+		SetGroups: !o.Mapping.Single(),
 		Network:   string(p.Network.Mode),
 		Security:  p.Security,
 	}

@@ -157,12 +157,15 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 	}
 	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout, ctl: ctl, started: o.Lifecycle.started(rec)}
 
-	// 2. Map ids, start the network, then hand over the spec.
-	if err := o.Mapping.Write(r.pid); err != nil {
-		return 0, r.abort(err)
-	}
-	if err := sock.send(message{Type: msgMapped}); err != nil {
-		return 0, r.abort(err)
+	// 2. Map ids (a single-id map is already written), start the network,
+	// then hand over the spec.
+	if !o.Mapping.Single() {
+		if err := o.Mapping.Write(r.pid); err != nil {
+			return 0, r.abort(err)
+		}
+		if err := sock.send(message{Type: msgMapped}); err != nil {
+			return 0, r.abort(err)
+		}
 	}
 	if o.Net != nil && o.Net.Slirp != nil {
 		network, err := slirp.Start(*o.Net.Slirp, r.pid)
@@ -192,7 +195,15 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 // sandboxInit prepares the command that starts init in new namespaces,
 // and returns what to close once it started.
 func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.File) (*exec.Cmd, func(), error) {
-	cmd := initCommand("1")
+	// A single-id map needs no helper: the runtime writes it (setgroups
+	// "deny" first) between clone and exec, so init is exec'd once, already
+	// uid 0 with the namespace's capabilities, and skips the stage that
+	// waits for the helpers' maps and execs again: one Go start fewer.
+	stage := "1"
+	if o.Mapping.Single() {
+		stage = "2"
+	}
+	cmd := initCommand(stage)
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stderr = stderr
 	if pipes != nil {
@@ -203,6 +214,10 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 			syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWCGROUP,
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true, // the terminal's signals reach the payload once, through us
+	}
+	if stage == "2" {
+		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UIDs)
+		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GIDs)
 	}
 	if o.Spec.Network == NetHost {
 		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET

@@ -12,7 +12,6 @@ import (
 	"sandbox/console"
 	"sandbox/imagestore"
 	"sandbox/profiles"
-	"sandbox/userns"
 )
 
 // Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
@@ -86,11 +85,11 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err := CheckProject(s.Project, host); err != nil {
 		return nil, release, err
 	}
-	mapping, err := userns.NewMapping(host.Name, host.UID, host.GID)
+	p := *s.Profile.Clone()
+	mapping, err := runMapping(host, &p, s.imageRoot != nil)
 	if err != nil {
 		return nil, release, err
 	}
-	p := *s.Profile.Clone()
 	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
 		p.Workdir = rel
 	}

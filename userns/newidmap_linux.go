@@ -62,12 +62,23 @@ func NewMapping(name string, uid, gid int) (*Mapping, error) {
 	return single, nil
 }
 
+// SelfOnly is the single-id layout by choice, for a run that needs no id
+// but the user's own: no subordinate range is read and no setuid helper
+// runs (bubblewrap's map). Unlike a Degraded one it is not a loss to report.
+func SelfOnly(uid, gid int) *Mapping {
+	return &Mapping{UIDs: Outer(uid, nil), GIDs: Outer(gid, nil)}
+}
+
+// Single reports whether only the user's own ids are mapped: then
+// setgroups is denied in the namespace and everything nested in it.
+func (m *Mapping) Single() bool { return len(m.UIDs) == 1 && len(m.GIDs) == 1 }
+
 // Write installs the mapping on the user namespace of process pid, which
 // must not have a mapping yet. The full layout goes through the setuid
 // helpers newuidmap and newgidmap, run in parallel; the single-id one is
 // written directly, as an unprivileged process may do for its own ids.
 func (m *Mapping) Write(pid int) error {
-	if m.Degraded != "" {
+	if m.Single() {
 		return writeSingle(pid, m.UIDs, m.GIDs)
 	}
 	gidErr := make(chan error, 1)
