@@ -34,24 +34,14 @@ func networkBench(sandbox string, rounds int) error {
 	time.Sleep(300 * time.Millisecond)
 
 	client := []string{"iperf3", "-c", "10.0.2.2", "-p", "5201", "-t", "3", "-J"}
-	profile := func(name, body string) string {
-		p := filepath.Join(dir, name+".toml")
-		os.WriteFile(p, []byte("[network]\nmode = \"slirp\"\n"+body), 0o644)
-		// Host loopback and published ports are grants: a profile that
-		// asks for them runs only once trusted.
-		if out, err := exec.Command(sandbox, "trust", p).CombinedOutput(); err != nil {
-			fatal(fmt.Errorf("trusting %s: %v: %s", p, err, out))
-		}
-		return p
-	}
 	outOf := func(backend string) func() (float64, error) {
-		p := profile(backend+"-out", "backend = \""+backend+"\"\nallow_host_loopback = true\n")
+		p := netProfile(sandbox, dir, backend+"-out", "backend = \""+backend+"\"\nallow_host_loopback = true\n")
 		return func() (float64, error) {
 			return iperf(exec.Command(sandbox, append([]string{"run", "--profile", p, "--"}, client...)...))
 		}
 	}
 	into := func(backend string) func() (float64, error) {
-		p := profile(backend+"-in", "backend = \""+backend+"\"\nports = [\"127.0.0.1:15201:5201\"]\n")
+		p := netProfile(sandbox, dir, backend+"-in", "backend = \""+backend+"\"\nports = [\"127.0.0.1:15201:5201\"]\n")
 		return func() (float64, error) {
 			srv := exec.Command(sandbox, "run", "--profile", p, "--", "iperf3", "-s", "-1", "-p", "5201")
 			if err := srv.Start(); err != nil {
@@ -94,20 +84,44 @@ func networkBench(sandbox string, rounds int) error {
 			results[j] = append(results[j], bps)
 		}
 	}
+	names := make([]string, len(variants))
+	for j, v := range variants {
+		names[j] = v.name
+	}
+	printThroughput(names, results, rounds)
+	return nil
+}
+
+// netProfile writes a mode-slirp profile with body and trusts it: host
+// loopback and published ports are grants, which run only once trusted.
+func netProfile(sandbox, dir, name, body string) string {
+	p := filepath.Join(dir, name+".toml")
+	if err := os.WriteFile(p, []byte("[network]\nmode = \"slirp\"\n"+body), 0o644); err != nil {
+		fatal(err)
+	}
+	if out, err := exec.Command(sandbox, "trust", p).CombinedOutput(); err != nil {
+		fatal(fmt.Errorf("trusting %s: %v: %s", p, err, out))
+	}
+	return p
+}
+
+// printThroughput prints each variant's median and range; the sandbox's
+// "out" variants also as a ratio of the raw helper's (results[0]: raw
+// pasta, results[2]: raw slirp4netns).
+func printThroughput(names []string, results [][]float64, rounds int) {
 	fmt.Printf("\nTCP throughput (iperf3, 3 s), median (min-max) of %d interleaved rounds\n", rounds)
 	raw := map[string]float64{"pasta": medianF(results[0]), "slirp4netns": medianF(results[2])}
-	for j, v := range variants {
+	for j, name := range names {
 		m := medianF(results[j])
 		note := ""
 		for b, r := range raw {
-			if strings.HasPrefix(v.name, "sandbox "+b+", out") {
+			if strings.HasPrefix(name, "sandbox "+b+", out") {
 				note = fmt.Sprintf("   %.2fx raw %s", m/r, b)
 			}
 		}
 		lo, hi := minMax(results[j])
-		fmt.Printf("  %-42s %6.2f Gbit/s (%.2f-%.2f)%s\n", v.name, m/1e9, lo/1e9, hi/1e9, note)
+		fmt.Printf("  %-42s %6.2f Gbit/s (%.2f-%.2f)%s\n", name, m/1e9, lo/1e9, hi/1e9, note)
 	}
-	return nil
 }
 
 // iperf runs an iperf3 client (-J) and returns the received bits/s.

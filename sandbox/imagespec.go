@@ -62,25 +62,13 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	if shell == "" || !existsIn(top, shell) {
 		shell = "/bin/sh"
 	}
-	cwd := filepath.Join(o.Project, p.Workdir)
-	if !p.IsSet("workdir") && img.Config.WorkingDir != "" {
-		cwd = path.Clean("/" + img.Config.WorkingDir)
-	} else if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("workdir %s is not a directory in the project", cwd)
+	cwd, err := imageCwd(o)
+	if err != nil {
+		return nil, err
 	}
-	args := o.Args
-	if len(args) == 0 && !o.Shell {
-		args = append(append([]string{}, img.Config.Entrypoint...), img.Config.Cmd...)
-	}
-	if len(args) == 0 {
-		args = []string{shell}
-	}
+	args := imageArgs(o, shell)
 	if p.Network.Mode == NetHost {
-		for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-			if _, err := os.Stat(f); err == nil {
-				netOps = append(netOps, mounts.Op{Kind: mounts.Bind, Source: f, Target: f, ReadOnly: true})
-			}
-		}
+		netOps = append(netOps, hostNameFiles()...)
 	}
 	io := mounts.ImageOptions{
 		Layers: img.Layers, Upper: img.Upper, Work: img.Work, Driver: img.Driver,
@@ -95,16 +83,9 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	if v, ok := env["PATH"]; ok {
 		fixed["PATH"] = v
 	}
-	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
-	nested := userns.Identity(total)
-	if self {
-		nested = userns.KeepID(h.UID, total)
-	}
-	if uid >= total || gid >= total {
-		return nil, &SetupError{
-			Msg: fmt.Sprintf("the image's user %q is uid %d gid %d, beyond the %d ids this sandbox maps", img.Config.User, uid, gid, total),
-			Fix: "give your user a subordinate id range (sandbox doctor says how), or set user = \"root\" in the profile",
-		}
+	nested, err := imageNestedMap(o, self, uid, gid)
+	if err != nil {
+		return nil, err
 	}
 	spec := &Spec{
 		Hostname: p.Hostname,
@@ -124,6 +105,62 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		spec.WatchHostAddrs = true
 	}
 	return spec, spec.Validate()
+}
+
+// imageNestedMap maps the payload's namespace onto the sandbox's: keep-id
+// for the user's own ids, else identity, which must cover the image
+// user's uid and gid.
+func imageNestedMap(o Options, self bool, uid, gid int) ([]userns.IDMap, error) {
+	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
+	if uid >= total || gid >= total {
+		return nil, &SetupError{
+			Msg: fmt.Sprintf("the image's user %q is uid %d gid %d, beyond the %d ids this sandbox maps", o.Image.Config.User, uid, gid, total),
+			Fix: "give your user a subordinate id range (sandbox doctor says how), or set user = \"root\" in the profile",
+		}
+	}
+	if self {
+		return userns.KeepID(o.Host.UID, total), nil
+	}
+	return userns.Identity(total), nil
+}
+
+// imageCwd is the working directory: the image's, unless the profile or a
+// flag sets one in the project.
+func imageCwd(o Options) (string, error) {
+	p, cfg := o.Profile, o.Image.Config
+	if !p.IsSet("workdir") && cfg.WorkingDir != "" {
+		return path.Clean("/" + cfg.WorkingDir), nil
+	}
+	cwd := filepath.Join(o.Project, p.Workdir)
+	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("workdir %s is not a directory in the project", cwd)
+	}
+	return cwd, nil
+}
+
+// imageArgs is the command: the one given, else the image's entrypoint and
+// command (not for a shell), else the shell.
+func imageArgs(o Options, shell string) []string {
+	args := o.Args
+	if len(args) == 0 && !o.Shell {
+		args = append(append([]string{}, o.Image.Config.Entrypoint...), o.Image.Config.Cmd...)
+	}
+	if len(args) == 0 {
+		args = []string{shell}
+	}
+	return args
+}
+
+// hostNameFiles binds the host's resolv.conf and hosts, where it has them,
+// for an image run on the host's network.
+func hostNameFiles() mounts.Plan {
+	var ops mounts.Plan
+	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
+		if _, err := os.Stat(f); err == nil {
+			ops = append(ops, mounts.Op{Kind: mounts.Bind, Source: f, Target: f, ReadOnly: true})
+		}
+	}
+	return ops
 }
 
 func reversed(s []string) []string {

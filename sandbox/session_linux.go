@@ -90,26 +90,16 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
-	if rel, err := filepath.Rel(s.Project, s.Cwd); err == nil && p.Workdir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
-		p.Workdir = rel
+	p.Workdir = s.workdir(p.Workdir)
+	cg, err := s.cgroupFor(p.Limits)
+	if err != nil {
+		return nil, release, err
 	}
-	var cg *cgroup.Manager
-	if p.Limits.NeedsCgroup() {
-		// First: a re-exec in a systemd scope must come before any other
-		// side effect.
-		cg, err = acquireCgroup(p.Limits, s.Warn)
-		if errors.Is(err, errReexec) {
-			return nil, release, reexecInScope()
+	defer func() {
+		if err != nil && cg != nil {
+			cg.Destroy()
 		}
-		if err != nil {
-			return nil, release, err
-		}
-		defer func() {
-			if err != nil && cg != nil {
-				cg.Destroy()
-			}
-		}()
-	}
+	}()
 	var projUpper, projWork string
 	if p.Project == "overlay" && !s.Ephemeral {
 		var releaseProject func()
@@ -149,13 +139,9 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
-	var size console.Size
-	if s.Terminal {
-		size, _ = console.GetSize(int(os.Stdin.Fd()))
-	}
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
-		Size: size, Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
+		Size: s.terminalSize(), Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
 		Image: image, Shell: s.Shell, ProjectUpper: projUpper, ProjectWork: projWork,
 	})
 	if err != nil {
@@ -167,9 +153,49 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 		}
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
+	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
+}
+
+// cgroupFor acquires the run's cgroup when its limits need one. It comes
+// first in prepare: a re-exec in a systemd scope must come before any
+// other side effect.
+func (s Session) cgroupFor(l profiles.Limits) (*cgroup.Manager, error) {
+	if !l.NeedsCgroup() {
+		return nil, nil
+	}
+	cg, err := acquireCgroup(l, s.Warn)
+	if errors.Is(err, errReexec) {
+		return nil, reexecInScope()
+	}
+	return cg, err
+}
+
+// workdir is the profile's working directory, or, when it leaves it at
+// the project root and `sandbox` runs in a subdirectory of the project,
+// that subdirectory.
+func (s Session) workdir(profileDir string) string {
+	rel, err := filepath.Rel(s.Project, s.Cwd)
+	if err == nil && profileDir == "." && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return rel
+	}
+	return profileDir
+}
+
+// lifecycle is the run's record keeping: an ephemeral run, or a setup
+// step's, keeps no record of its own.
+func (s Session) lifecycle() Lifecycle {
 	life := s.Lifecycle
 	life.Ephemeral = s.Ephemeral || s.imageRoot != nil
-	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: life}, release, nil
+	return life
+}
+
+// terminalSize is the user's terminal's size, for a run with a PTY.
+func (s Session) terminalSize() console.Size {
+	var size console.Size
+	if s.Terminal {
+		size, _ = console.GetSize(int(os.Stdin.Fd()))
+	}
+	return size
 }
 
 // prepareImage gets the profile's image (pulling it if missing) and the
