@@ -133,6 +133,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := restrictSelf(spec.Process.Rlimits); err != nil {
 		return 0, err
 	}
+	reserveThreads(spareThreads(spec.PidsMax)) // before the payload can exhaust pids.max
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, forwardedSignals...)
 	signal.Notify(signals, unix.SIGCHLD)

@@ -153,6 +153,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 		}
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
+	spec.PidsMax = p.Limits.Pids
 	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
 }
 

@@ -39,6 +39,9 @@ type Spec struct {
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`
+	// PidsMax is the run's pids.max (0: none), which init's own threads
+	// count against (threads_linux.go).
+	PidsMax int `json:"pids_max,omitempty"`
 	// Security is the profile's [security] table: the payload's seccomp
 	// filter and whether it may nest user namespaces.
 	Security profiles.Security `json:"security"`
