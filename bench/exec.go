@@ -41,17 +41,9 @@ func execBench(sandbox, ref, work string, rounds int) error {
 		{"sandbox exec", append(env, sandbox, "exec", id, "--", "/bin/true")},
 		{"podman exec", append(podman, "exec", pid, "/bin/true")},
 	}
-	times := make([][]time.Duration, len(variants))
-	for i := 0; i < rounds+3; i++ {
-		for j, v := range variants {
-			d, err := timeRun(project, v.argv)
-			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
-			}
-			if i >= 3 {
-				times[j] = append(times[j], d)
-			}
-		}
+	times, err := interleave(project, variants, rounds)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("\nexec of /bin/true into a running debian:minbase sandbox/container, %d interleaved rounds\n", rounds)
 	base := median(times[1])
@@ -73,4 +65,22 @@ func output(dir string, argv ...string) (string, error) {
 		return "", fmt.Errorf("%v: %s", err, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// interleave times each variant in project, one after another, for three
+// warm-up rounds and then rounds counted ones.
+func interleave(project string, variants []variant, rounds int) ([][]time.Duration, error) {
+	times := make([][]time.Duration, len(variants))
+	for i := 0; i < rounds+3; i++ {
+		for j, v := range variants {
+			d, err := timeRun(project, v.argv)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, err)
+			}
+			if i >= 3 {
+				times[j] = append(times[j], d)
+			}
+		}
+	}
+	return times, nil
 }

@@ -99,17 +99,9 @@ func imageStartBench(sandbox, ref, work string, rounds int) error {
 		{"image", append(env, sandbox, "run", "--tls-verify=false", "--image", ref, "--", "/bin/true")},
 		{"image --ephemeral", append(env, sandbox, "run", "--ephemeral", "--tls-verify=false", "--image", ref, "--", "/bin/true")},
 	}
-	times := make([][]time.Duration, len(variants))
-	for i := 0; i < rounds+3; i++ {
-		for j, v := range variants {
-			d, err := timeRun(project, v.argv)
-			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
-			}
-			if i >= 3 {
-				times[j] = append(times[j], d)
-			}
-		}
+	times, err := interleave(project, variants, rounds)
+	if err != nil {
+		return err
 	}
 	defer timeRun(project, append(env, sandbox, "reset"))
 	fmt.Printf("\nstart-to-exit of /bin/true, %d interleaved rounds (image already pulled)\n", rounds)

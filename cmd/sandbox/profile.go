@@ -135,23 +135,34 @@ func sourceName(src profiles.Source) string {
 	return src.Path
 }
 
+// profileArg is the profile a command names, else the nearest sandbox.toml
+// up from here; notFound turns a failed search into the command's error.
+func profileArg(args []string, notFound func(error) error) (string, error) {
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	file, err := profiles.Find(cwd)
+	if err != nil {
+		return "", notFound(err)
+	}
+	return file, nil
+}
+
 func newProfileCheckCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "check [FILE]",
 		Short: "Validate a profile; errors are printed as FILE:LINE:COL: message",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			file := ""
-			if len(args) == 1 {
-				file = args[0]
-			} else {
-				cwd, err := os.Getwd()
-				if err != nil {
-					return err
-				}
-				if file, err = profiles.Find(cwd); err != nil {
-					return &profiles.Error{Msg: err.Error(), Suggest: "run sandbox init to write one, or name a file"}
-				}
+			file, err := profileArg(args, func(err error) error {
+				return &profiles.Error{Msg: err.Error(), Suggest: "run sandbox init to write one, or name a file"}
+			})
+			if err != nil {
+				return err
 			}
 			if _, err := profiles.Load(file); err != nil {
 				return err

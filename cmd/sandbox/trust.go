@@ -126,17 +126,11 @@ func (o *trustOptions) run(out io.Writer, args []string) error {
 		}
 		return err
 	}
-	file := ""
-	if len(args) == 1 {
-		file = args[0]
-	} else {
-		cwd, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		if file, err = profiles.Find(cwd); err != nil {
-			return &profiles.Error{Msg: "no sandbox.toml here or in a parent directory", Suggest: "name the profile: sandbox trust FILE"}
-		}
+	file, err := profileArg(args, func(error) error {
+		return &profiles.Error{Msg: "no sandbox.toml here or in a parent directory", Suggest: "name the profile: sandbox trust FILE"}
+	})
+	if err != nil {
+		return err
 	}
 	if file, err = filepath.Abs(file); err != nil {
 		return err
