@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
 )
@@ -35,7 +36,7 @@ var sharedCaches = map[string]sharedCache{
 // $XDG_CACHE_HOME/sandbox/NAME. It is sandbox's own, never the host
 // tool's cache: a sandbox may write to it, and what the host itself runs
 // must not read what a sandbox wrote.
-func CacheDir(h Host, name string) string {
+func CacheDir(h host.Host, name string) string {
 	base := lookupEnv(h.Environ, "XDG_CACHE_HOME")
 	if base == "" || !filepath.IsAbs(base) {
 		base = filepath.Join(h.Home, ".cache")
@@ -45,7 +46,7 @@ func CacheDir(h Host, name string) string {
 
 // cacheMounts binds the profile's shared caches under home (the sandbox
 // home's path inside), creating their host directories.
-func cacheMounts(p *profiles.Profile, h Host, home string) (mounts.Plan, map[string]string, error) {
+func cacheMounts(p *profiles.Profile, h host.Host, home string) (mounts.Plan, map[string]string, error) {
 	var plan mounts.Plan
 	env := map[string]string{}
 	for _, name := range p.Cache.Shared {

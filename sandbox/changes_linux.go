@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 )
@@ -18,7 +19,7 @@ import (
 // mountpoints are the paths a run creates in the upper layer to mount on
 // (relative): not the user's changes, so diff and commit leave them out
 // while they are empty.
-func mountpoints(h Host, p *profiles.Profile, project string) []string {
+func mountpoints(h host.Host, p *profiles.Profile, project string) []string {
 	out := []string{"proc", "sys", "dev", "run", "etc", "etc/resolv.conf", "etc/hosts"}
 	withParents := func(abs string) {
 		for d := path.Clean(abs); d != "/" && d != "."; d = path.Dir(d) {
@@ -36,7 +37,7 @@ func mountpoints(h Host, p *profiles.Profile, project string) []string {
 }
 
 // Changes is the project's sandbox's diff against the image it stands on.
-func (i *Images) Changes(h Host, p *profiles.Profile, project string) ([]imagestore.Change, error) {
+func (i *Images) Changes(h host.Host, p *profiles.Profile, project string) ([]imagestore.Change, error) {
 	// Without the lock: diff only reads, also while the sandbox runs.
 	st, err := peekSandbox(h, project)
 	if err != nil {
@@ -50,7 +51,7 @@ func (i *Images) Changes(h Host, p *profiles.Profile, project string) ([]imagest
 }
 
 // peekSandbox reads a sandbox's state without its lock.
-func peekSandbox(h Host, project string) (*sandboxState, error) {
+func peekSandbox(h host.Host, project string) (*sandboxState, error) {
 	st := &sandboxState{dir: SandboxDir(h, project)}
 	data, err := os.ReadFile(st.dir + "/sandbox.json")
 	if err != nil {
@@ -71,7 +72,7 @@ type CommitOptions struct {
 // replaced before the changes are cleared, so a crash at any point leaves
 // a sandbox that starts (at worst with its changes both committed and
 // still in the upper layer, which shows the same files).
-func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOptions) (*imagestore.Image, error) {
+func (i *Images) Commit(h host.Host, p *profiles.Profile, project string, o CommitOptions) (*imagestore.Image, error) {
 	st, err := existingSandbox(h, project)
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func (i *Images) Commit(h Host, p *profiles.Profile, project string, o CommitOpt
 }
 
 // History is the image the project's sandbox stands on, with its history.
-func (i *Images) History(h Host, project string) (*imagestore.Image, error) {
+func (i *Images) History(h host.Host, project string) (*imagestore.Image, error) {
 	st, err := peekSandbox(h, project)
 	if err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func (i *Images) History(h Host, project string) (*imagestore.Image, error) {
 // Rollback discards the uncommitted changes and, given rev, puts the
 // sandbox back on that commit: its number (1 is the first), a digest
 // prefix, its name, or "base" (the profile's image).
-func (i *Images) Rollback(h Host, project, rev string) (string, error) {
+func (i *Images) Rollback(h host.Host, project, rev string) (string, error) {
 	st, err := existingSandbox(h, project)
 	if err != nil {
 		return "", err
@@ -206,7 +207,7 @@ func quoteMsg(m string) string {
 // that name, the project's sandbox head (its current commit) is named ref
 // and pushed, as a user expects after `sandbox commit`. head is the digest
 // so pushed, "" when ref was in the store.
-func (i *Images) PushOrHead(ctx context.Context, h Host, project, ref string, o imagestore.PushOptions) (img *imagestore.Image, head string, err error) {
+func (i *Images) PushOrHead(ctx context.Context, h host.Host, project, ref string, o imagestore.PushOptions) (img *imagestore.Image, head string, err error) {
 	if _, err := i.Get(ref); !errors.Is(err, imagestore.ErrNotFound) {
 		img, err := i.Push(ctx, ref, o)
 		return img, "", err

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/host"
 	"sandbox/landlock"
 	"sandbox/seccomp"
 	"sandbox/slirp"
@@ -29,7 +30,7 @@ type Check struct {
 // "warn" marks something a later feature (images, network, limits) needs
 // or a degraded mode.
 func Doctor() []Check {
-	host, err := CurrentHost()
+	host, err := host.Current()
 	if err != nil {
 		return []Check{{Name: "user", Status: "fail", Detail: err.Error(), Fix: "export HOME=/path/to/your/home"}}
 	}
@@ -67,7 +68,7 @@ func checkUserNS() Check {
 	return ok("userns", "unprivileged user namespaces work")
 }
 
-func checkSubIDs(name, file string, h Host, flag string) Check {
+func checkSubIDs(name, file string, h host.Host, flag string) Check {
 	rs, err := userns.SubIDs(file, h.Name, h.UID)
 	if err != nil {
 		return warn(name, err.Error(), "")
@@ -218,7 +219,7 @@ func openRW(path string) error {
 }
 
 // checkImages says how image layers will be stacked and owned.
-func checkImages(overlay, fuse Check, h Host) Check {
+func checkImages(overlay, fuse Check, h host.Host) Check {
 	store := filepath.Join(h.DataDir, "images")
 	owners := "files keep their owners (unpacked with your subordinate ids)"
 	if m, err := userns.NewMapping(h.Name, h.UID, h.GID); err != nil || m.Degraded != "" {

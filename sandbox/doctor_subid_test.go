@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"sandbox/host"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,7 @@ import (
 // would refuse and warns for ranges shared with another user, naming the
 // overlap (issue 11).
 func TestDoctorNamesOverlappingSubIDs(t *testing.T) {
-	h := Host{Name: "alice", UID: 1000, GID: 1000}
+	h := host.Host{Name: "alice", UID: 1000, GID: 1000}
 	tests := []struct{ file, status, detail string }{
 		{"alice:100000:65536\n", "ok", "65536 ids"},
 		{"alice:100000:65536\nbob:165000:65536\n", "warn", "your range 100000-165535 overlaps 165000-230535 of bob"},

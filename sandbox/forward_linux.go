@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
 )
@@ -51,7 +52,7 @@ func (e *ForwardError) Hint() string {
 
 // addForwards binds the sockets the [forward] table asks for, each at a
 // fixed place inside, and sets the variables clients look for.
-func (g *grantEdits) addForwards(f profiles.Forward, h Host, uid int, files string) error {
+func (g *grantEdits) addForwards(f profiles.Forward, h host.Host, uid int, files string) error {
 	env := func(k string) string { return lookupEnv(h.Environ, k) }
 	runtime := env("XDG_RUNTIME_DIR")
 	inRuntime := func(key, name string) (string, error) {
@@ -150,7 +151,7 @@ func (g *grantEdits) socket(key, src, target string) error {
 // standard socket directory /run/user/UID/gnupg, on tmpfs mounts of mode
 // 0700 because gpg ignores a directory others can read. The host's socket
 // is where gpgconf says (it depends on GNUPGHOME), else the default place.
-func (g *grantEdits) gpgAgent(h Host, runtime string, uid int) error {
+func (g *grantEdits) gpgAgent(h host.Host, runtime string, uid int) error {
 	var sock string
 	if out, err := exec.Command("gpgconf", "--list-dirs", "agent-socket").Output(); err == nil {
 		sock = strings.TrimSpace(string(out))
@@ -173,7 +174,7 @@ func (g *grantEdits) gpgAgent(h Host, runtime string, uid int) error {
 // out of reach in the sandbox's own network namespace) under a tmpfs on
 // /tmp/.X11-unix that hides every other display, and gives the sandbox a
 // cookie for that display only.
-func (g *grantEdits) x11(h Host, files string) error {
+func (g *grantEdits) x11(h host.Host, files string) error {
 	display := lookupEnv(h.Environ, "DISPLAY")
 	num, err := displayNumber(display)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
 )
@@ -40,7 +41,7 @@ func (g *grantEdits) setenv(k, v string) {
 // addGrants resolves the profile's devices and forwards against the host
 // and adds them to spec. Without any, spec is left exactly as it was: no
 // node, socket or variable appears that the profile did not ask for.
-func addGrants(spec *Spec, p *profiles.Profile, h Host, files string) error {
+func addGrants(spec *Spec, p *profiles.Profile, h host.Host, files string) error {
 	if len(p.Devices) == 0 && len(p.Forward.Names()) == 0 {
 		return nil
 	}

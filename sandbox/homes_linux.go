@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sandbox/host"
 	"sort"
 	"strconv"
 	"time"
@@ -44,7 +45,7 @@ func touchHome(homeDir, project string) {
 
 // Homes lists the per-project homes and image sandboxes, most recently
 // used first.
-func Homes(h Host) ([]HomeInfo, error) {
+func Homes(h host.Host) ([]HomeInfo, error) {
 	byID := map[string]*HomeInfo{}
 	get := func(id string) *HomeInfo {
 		if byID[id] == nil {
@@ -111,7 +112,7 @@ func du(dir string) int64 {
 // subordinate ids or be read-only (Go's module cache), so they are removed
 // through the user namespace, as reset and prune remove sandboxes. A
 // project with a running sandbox is refused.
-func RemoveHome(h Host, hi HomeInfo) error {
+func RemoveHome(h host.Host, hi HomeInfo) error {
 	if runs, err := List(); err == nil {
 		for _, r := range runs {
 			if r.Project != "" && projectID(r.Project) == hi.ID {

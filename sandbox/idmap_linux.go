@@ -3,6 +3,7 @@ package sandbox
 import (
 	"golang.org/x/sys/unix"
 
+	"sandbox/host"
 	"sandbox/profiles"
 	"sandbox/userns"
 )
@@ -12,7 +13,7 @@ import (
 // this process itself as bubblewrap does: newuidmap and newgidmap are two
 // setuid execs on every start (issue 18 measured ~2 ms of a 16 ms start).
 // Runs that need the subordinate range keep it.
-func runMapping(h Host, p *profiles.Profile, onImage bool) (*userns.Mapping, error) {
+func runMapping(h host.Host, p *profiles.Profile, onImage bool) (*userns.Mapping, error) {
 	if ownIDsSuffice(h, p, onImage) {
 		return userns.SelfOnly(h.UID, h.GID), nil
 	}
@@ -27,7 +28,7 @@ func runMapping(h Host, p *profiles.Profile, onImage bool) (*userns.Mapping, err
 // And a single-id namespace denies setgroups, so the payload cannot drop
 // the user's supplementary groups as it does on the full map: that is only
 // the same when the user has no group but the primary one.
-func ownIDsSuffice(h Host, p *profiles.Profile, onImage bool) bool {
+func ownIDsSuffice(h host.Host, p *profiles.Profile, onImage bool) bool {
 	if onImage || p.Image != "" || p.User == "root" || len(p.Devices) > 0 || p.Security.NestedUserns {
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/userns"
@@ -24,7 +25,7 @@ type Images struct {
 
 // OpenImages opens the image store under $XDG_DATA_HOME/sandbox/images,
 // with the limits of LimitsFromEnv.
-func OpenImages(h Host) (*Images, error) {
+func OpenImages(h host.Host) (*Images, error) {
 	lim, err := LimitsFromEnv()
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func LimitsFromEnv() (imagestore.Limits, error) {
 
 // OpenImagesWith opens the image store with the given layer limits (zero
 // fields: the defaults).
-func OpenImagesWith(h Host, lim imagestore.Limits) (*Images, error) {
+func OpenImagesWith(h host.Host, lim imagestore.Limits) (*Images, error) {
 	mapping, err := userns.NewMapping(h.Name, h.UID, h.GID)
 	if err != nil {
 		return nil, err
@@ -121,7 +122,7 @@ func (i *Images) Resolve(ctx context.Context, req ImageRequest) (*imagestore.Ima
 }
 
 // Reset discards the project's sandbox: its changes to the image.
-func Reset(h Host, project string) (bool, error) {
+func Reset(h host.Host, project string) (bool, error) {
 	dir := SandboxDir(h, project)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return false, nil

@@ -7,15 +7,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"sandbox/console"
+	"sandbox/internal/reexec"
 	"sandbox/mounts"
 	"sandbox/slirp"
 	"sandbox/userns"
@@ -24,45 +23,26 @@ import (
 // syncFD is where the parent puts the child's end of the sync socket.
 const syncFD = 3
 
-// InitEnv is the private variable that makes the binary act as the
-// sandbox's init instead of the CLI; its value is the stage. (A verb would
-// clash with the user-facing `sandbox init`, and a mistaken dispatch must
-// never run that in someone's project.)
-const InitEnv = "_SANDBOX_INIT"
-
-// initArg is init's argv[1], for `ps`; an unknown flag to the CLI.
-const initArg = "--sandbox-init"
-
-// IsInit reports whether this process was started as the sandbox's init.
-func IsInit() bool { return os.Getenv(InitEnv) != "" }
-
-// Init is the child side, run inside the new namespaces when IsInit. It
-// never returns: it exits with the payload's status, or 125 after
-// reporting a setup error to the parent.
-func Init() {
-	runtime.LockOSThread()
-	stage := os.Getenv(InitEnv)
-	// exec of /proc/self/exe names us "exe"; `ps` should say what we are.
-	name := []byte("sandbox-init\x00")
-	if stage == "watchdog" {
-		name = []byte("sandbox-watch\x00")
-	}
-	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
-	switch stage {
-	case "probe":
-		os.Exit(0)
-	case "probe-overlay":
-		os.Exit(probeOverlay(os.Args[2:]))
-	case "unpack", "unpack-2":
-		os.Exit(unpackWorker(stage))
-	case payloadStage:
-		runPayloadStage()
-	case "watchdog":
-		if len(os.Args) == 3 {
-			slirp.Watchdog(os.Args[2])
+// The roles this package runs in a fresh copy of the binary.
+func init() {
+	reexec.Register("1", "sandbox-init", func([]string) { initMain("1") })
+	reexec.Register("2", "sandbox-init", func([]string) { initMain("2") })
+	reexec.Register(payloadStage, "sandbox-init", func([]string) { runPayloadStage() })
+	reexec.Register("probe", "sandbox-init", func([]string) {})
+	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
+	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
+	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
+	reexec.Register("watchdog", "sandbox-watch", func(args []string) {
+		if len(args) == 1 {
+			slirp.Watchdog(args[0])
 		}
-		os.Exit(0)
-	}
+	})
+}
+
+// initMain is the child side, run inside the new namespaces. It never
+// returns: it exits with the payload's status, or 125 after reporting a
+// setup error to the parent.
+func initMain(stage string) {
 	sock := syncSocket{os.NewFile(syncFD, "sync")}
 	if stage != "2" {
 		initStage1(sock)
@@ -88,7 +68,7 @@ func initStage1(sock syncSocket) {
 	if err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
-	err = unix.Exec("/proc/self/exe", []string{os.Args[0], initArg}, []string{InitEnv + "=2"})
+	err = reexec.Exec("2")
 	_ = sock.send(message{Type: msgError, Error: fmt.Sprintf("re-executing init: %v", err)})
 	os.Exit(ExitSetup)
 }

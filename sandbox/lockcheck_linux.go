@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 )
@@ -28,7 +29,7 @@ func (s Session) CheckLock() ([]string, error) {
 	if lock.Image.Ref != ref {
 		return []string{fmt.Sprintf("the profile's image is %s, %s pins %s", ref, profiles.LockFileName, lock.Image.Ref)}, nil
 	}
-	host, err := CurrentHost()
+	host, err := host.Current()
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func (s Session) CheckLock() ([]string, error) {
 
 // checkSteps holds the cached setup steps on base against the lock's,
 // stopping at the first step that differs or is not built.
-func (s Session) checkSteps(imgs *Images, host Host, lock *profiles.Lock, base *imagestore.Image) ([]string, error) {
+func (s Session) checkSteps(imgs *Images, host host.Host, lock *profiles.Lock, base *imagestore.Image) ([]string, error) {
 	p := s.Profile
 	var problems []string
 	if len(lock.Steps) != len(p.Setup) {

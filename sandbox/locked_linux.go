@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 )
@@ -97,7 +98,7 @@ func (s Session) lockedSteps(p *profiles.Profile, base *imagestore.Image) (*prof
 type stepCheck struct {
 	s      Session
 	imgs   *Images
-	host   Host
+	host   host.Host
 	sp     *profiles.Profile // the step's stepProfile
 	parent *imagestore.Image
 	st     profiles.Step

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sandbox/host"
 	"sandbox/mounts"
 )
 
@@ -86,7 +87,7 @@ var toolDirs = []string{"/usr/local/go/bin", "~/go/bin", "~/.cargo/bin", "~/.loc
 
 // notFoundHint says where a command that was not found in the sandbox is
 // on the host, and how to make it visible; "" when the host lacks it too.
-func notFoundHint(name string, spec *Spec, onImage string, h Host) string {
+func notFoundHint(name string, spec *Spec, onImage string, h host.Host) string {
 	if strings.Contains(name, "/") {
 		return ""
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/internal/reexec"
 	"sandbox/landlock"
 	"sandbox/mounts"
 	"sandbox/profiles"
@@ -98,7 +99,7 @@ func stageEnv(c Confinement, env []string) ([]string, error) {
 	// that set _SANDBOX_PAYLOAD could hand it a confinement of its own
 	// (none): the payload gets no private variables of ours.
 	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "_SANDBOX_") })
-	return append(env, InitEnv+"="+payloadStage, payloadEnv+"="+string(data)), nil
+	return append(env, reexec.Environ(payloadStage), payloadEnv+"="+string(data)), nil
 }
 
 // runPayloadStage is the stage's story; it never returns. Must be called
@@ -131,7 +132,7 @@ func runPayloadStage() {
 		listener.Close()
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, InitEnv+"=") || strings.HasPrefix(kv, payloadEnv+"=")
+		return strings.HasPrefix(kv, reexec.Env+"=") || strings.HasPrefix(kv, payloadEnv+"=")
 	})
 	err = unix.Exec(c.Path, os.Args, env)
 	var errno syscall.Errno

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sandbox/host"
 	"sandbox/profiles"
 )
 
@@ -15,7 +16,7 @@ import (
 // files and every other project), the shared temporary directories, and
 // the tool's own data, configuration and run state (images, sandbox homes,
 // the trust records).
-func CheckProject(project string, h Host) error {
+func CheckProject(project string, h host.Host) error {
 	real := resolved(project)
 	why := ""
 	switch {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 )
 
@@ -17,13 +18,13 @@ import (
 // base.json is the project's state when the sandbox started from it, to
 // tell host edits made since (conflicts) from the sandbox's own.
 
-func projectDir(h Host, project string) string {
+func projectDir(h host.Host, project string) string {
 	return filepath.Join(SandboxDir(h, project), "project")
 }
 
 // prepareProjectOverlay locks the project overlay for a run, makes its
 // directories and, when it holds no changes, records the project's state.
-func prepareProjectOverlay(h Host, project string) (upper, work string, release func(), err error) {
+func prepareProjectOverlay(h host.Host, project string) (upper, work string, release func(), err error) {
 	dir := projectDir(h, project)
 	upper, work = filepath.Join(dir, "upper"), filepath.Join(dir, "work")
 	for _, d := range []string{upper, work} {
@@ -63,7 +64,7 @@ func writeSnapshot(dir, project string) error {
 }
 
 // ProjectChanges lists the sandbox's pending changes to the project.
-func (i *Images) ProjectChanges(h Host, project string) ([]imagestore.Change, error) {
+func (i *Images) ProjectChanges(h host.Host, project string) ([]imagestore.Change, error) {
 	upper := filepath.Join(projectDir(h, project), "upper")
 	if _, err := os.Stat(upper); err != nil {
 		return nil, nil
@@ -83,7 +84,7 @@ func (i *Images) ProjectChanges(h Host, project string) ([]imagestore.Change, er
 
 // ApplyProject writes the sandbox's pending project changes to the
 // project, then clears them. Conflicts with host edits apply nothing.
-func (i *Images) ApplyProject(h Host, project string, protected []string) ([]imagestore.Change, error) {
+func (i *Images) ApplyProject(h host.Host, project string, protected []string) ([]imagestore.Change, error) {
 	dir := projectDir(h, project)
 	st, err := i.lockProject(dir)
 	if err != nil {
@@ -106,7 +107,7 @@ func (i *Images) ApplyProject(h Host, project string, protected []string) ([]ima
 }
 
 // DiscardProject drops the sandbox's pending project changes.
-func (i *Images) DiscardProject(h Host, project string) error {
+func (i *Images) DiscardProject(h host.Host, project string) error {
 	dir := projectDir(h, project)
 	st, err := i.lockProject(dir)
 	if err != nil {

@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"sandbox/console"
+	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
 	"sandbox/userns"
@@ -18,49 +17,6 @@ import (
 
 // DefaultPath is PATH inside unless the profile sets one.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// Host is what NewSpec needs to know about the invoking user and machine.
-type Host struct {
-	UID, GID int
-	Name     string // user name
-	Home     string // the user's home directory on the host
-	Environ  []string
-	DataDir  string         // $XDG_DATA_HOME/sandbox
-	Root     []mounts.Entry // the host's top-level directory entries
-}
-
-// CurrentHost reads Host from the running process and machine.
-func CurrentHost() (Host, error) {
-	h := Host{UID: os.Getuid(), GID: os.Getgid(), Environ: os.Environ()}
-	if u, err := user.LookupId(strconv.Itoa(h.UID)); err == nil {
-		h.Name, h.Home = u.Username, u.HomeDir
-	} else {
-		h.Name = strconv.Itoa(h.UID)
-	}
-	if home := os.Getenv("HOME"); home != "" {
-		h.Home = home
-	}
-	if h.Home == "" {
-		return h, fmt.Errorf("finding your home directory: $HOME is unset and uid %d has no passwd entry", h.UID)
-	}
-	data := os.Getenv("XDG_DATA_HOME")
-	if data == "" {
-		data = filepath.Join(h.Home, ".local", "share")
-	}
-	h.DataDir = filepath.Join(data, "sandbox")
-	entries, err := os.ReadDir("/")
-	if err != nil {
-		return h, err
-	}
-	for _, e := range entries {
-		me := mounts.Entry{Name: e.Name(), Dir: e.IsDir()}
-		if e.Type()&os.ModeSymlink != 0 {
-			me.LinkDest, _ = os.Readlink("/" + e.Name())
-		}
-		h.Root = append(h.Root, me)
-	}
-	return h, nil
-}
 
 // Options are the inputs of NewSpec.
 type Options struct {
@@ -71,7 +27,7 @@ type Options struct {
 	Size      console.Size
 	Ephemeral bool // a throwaway home instead of the persistent one
 	Mapping   *userns.Mapping
-	Host      Host
+	Host      host.Host
 	// Files is a directory for the files the sandbox bind-mounts
 	// (resolv.conf, hosts); RunFilesDir gives the run's own.
 	Files string
@@ -195,7 +151,7 @@ func projectID(project string) string {
 	return projectBase(project) + "-" + projectHash(project)
 }
 
-func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Plan, error) {
+func profileMounts(p *profiles.Profile, project, home string, h host.Host) (mounts.Plan, error) {
 	var plan mounts.Plan
 	for _, m := range p.Mounts {
 		target := m.Target
@@ -228,7 +184,7 @@ func profileMounts(p *profiles.Profile, project, home string, h Host) (mounts.Pl
 
 // expandHost expands a leading ~ to the host home and $VARS from the host
 // environment.
-func expandHost(s string, h Host) string {
+func expandHost(s string, h host.Host) string {
 	if s == "~" || strings.HasPrefix(s, "~/") {
 		s = h.Home + strings.TrimPrefix(s, "~")
 	}

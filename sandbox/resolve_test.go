@@ -8,14 +8,15 @@ import (
 	"syscall"
 	"testing"
 
+	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
 	"sandbox/userns"
 )
 
-func testHost(t *testing.T) Host {
+func testHost(t *testing.T) host.Host {
 	home := t.TempDir()
-	return Host{
+	return host.Host{
 		UID: 1000, GID: 1000, Name: "alice", Home: home,
 		Environ: []string{"TERM=xterm", "LC_ALL=C", "GITHUB_TOKEN=secret", "HOME=/elsewhere", "SHELL=/bin/sh"},
 		DataDir: filepath.Join(home, ".local/share/sandbox"),

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/internal/reexec"
 	"sandbox/proxy"
 	"sandbox/slirp"
 	"sandbox/userns"
@@ -252,10 +253,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 // initCommand re-executes this binary as init at stage; more args follow
 // the stage's own.
 func initCommand(stage string, args ...string) *exec.Cmd {
-	cmd := exec.Command("/proc/self/exe", append([]string{initArg}, args...)...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Env = []string{InitEnv + "=" + stage}
-	return cmd
+	return reexec.Command(stage, args...)
 }
 
 func orStd(f, std *os.File) *os.File {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 )
 
@@ -52,14 +53,14 @@ func (s *sandboxState) upper() string { return filepath.Join(s.dir, "upper") }
 func (s *sandboxState) work() string  { return filepath.Join(s.dir, "work") }
 
 // SandboxDir is where the project's sandbox (its changes to the image) lives.
-func SandboxDir(h Host, project string) string {
+func SandboxDir(h host.Host, project string) string {
 	return filepath.Join(h.DataDir, "sandboxes", projectID(project))
 }
 
 // openSandbox locks the project's sandbox for a run on img (the profile's
 // image) and makes its upper and work directories. A sandbox made from
 // another image is refused: its changes were made on that image.
-func openSandbox(h Host, project string, img *imagestore.Image, ignore []string) (*sandboxState, error) {
+func openSandbox(h host.Host, project string, img *imagestore.Image, ignore []string) (*sandboxState, error) {
 	dir := SandboxDir(h, project)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the sandbox: %w", err)
@@ -98,7 +99,7 @@ func openSandbox(h Host, project string, img *imagestore.Image, ignore []string)
 
 // existingSandbox locks the project's sandbox for a change (commit,
 // rollback); it must exist.
-func existingSandbox(h Host, project string) (*sandboxState, error) {
+func existingSandbox(h host.Host, project string) (*sandboxState, error) {
 	dir := SandboxDir(h, project)
 	if _, err := os.Stat(filepath.Join(dir, "sandbox.json")); err != nil {
 		return nil, &SetupError{

@@ -10,6 +10,7 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/console"
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 )
@@ -59,7 +60,7 @@ func (s Session) Run() (*Result, error) {
 	res, err := Run(*o)
 	var ee *ExecError
 	if errors.As(err, &ee) && ee.Code == ExitNotFound && len(o.Spec.Process.Args) > 0 {
-		if host, herr := CurrentHost(); herr == nil {
+		if host, herr := host.Current(); herr == nil {
 			ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, s.imageName(), host)
 		}
 	}
@@ -78,7 +79,7 @@ func (s Session) imageName() string {
 // run's files directory, a cgroup) is removed again if it fails.
 func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	release = func() {}
-	host, err := CurrentHost()
+	host, err := host.Current()
 	if err != nil {
 		return nil, release, err
 	}
@@ -201,7 +202,7 @@ func (s Session) terminalSize() console.Size {
 
 // prepareImage gets the profile's image (pulling it if missing) and the
 // project's sandbox on it, locked until release.
-func (s Session) prepareImage(host Host, p *profiles.Profile) (*ImageRoot, func(), error) {
+func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, func(), error) {
 	nothing := func() {}
 	imgs, err := OpenImages(host)
 	if err != nil {

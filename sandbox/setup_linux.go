@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 )
@@ -99,7 +100,7 @@ type stepKeyInput struct {
 	step    profiles.Step     // the step as written
 	profile *profiles.Profile // the profile the step runs with (stepProfile)
 	epoch   time.Time         // the clamp time (clampTime)
-	host    Host
+	host    host.Host
 	project string
 }
 
@@ -171,7 +172,7 @@ func fileSHA256(p string) (string, error) {
 // and returns the image the last one made (base when there are none).
 // announce prints each step's header. With s.Locked, every step must give
 // the key and layer sandbox.lock records (*LockError otherwise).
-func (s Session) buildSteps(imgs *Images, host Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
+func (s Session) buildSteps(imgs *Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
 	epoch, err := clampTime(base)
 	if err != nil {
 		return nil, nil, err
@@ -261,7 +262,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 // runStep runs one step as a sandbox on parent with a fresh upper layer,
 // and commits that layer as ref. sp is its stepProfile. The project is
 // read-only to it.
-func (s Session) runStep(imgs *Images, host Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
+func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(imgs.Root(), "tmp"), "step-")
 	if err != nil {
 		return nil, err
@@ -299,7 +300,7 @@ func (s Session) runStep(imgs *Images, host Host, sp *profiles.Profile, parent *
 // Build resolves the profile's image and builds its setup steps, printing
 // each step's header with announce; the steps' output streams as in run.
 func (s Session) Build(announce func(string)) ([]StepResult, error) {
-	host, err := CurrentHost()
+	host, err := host.Current()
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"sandbox/internal/reexec"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestStageEnvDropsOurVariables(t *testing.T) {
 			ours = append(ours, kv)
 		}
 	}
-	want := []string{InitEnv + "=" + payloadStage, payloadEnv + `={"path":"/bin/true"}`}
+	want := []string{reexec.Environ(payloadStage), payloadEnv + `={"path":"/bin/true"}`}
 	if strings.Join(ours, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stageEnv gives the stage %q, want only %q", ours, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/imagestore"
+	"sandbox/internal/reexec"
 	"sandbox/userns"
 )
 
@@ -247,7 +248,7 @@ func unpackWorker(stage string) int {
 		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
 			return ExitSetup
 		}
-		err = unix.Exec("/proc/self/exe", []string{os.Args[0], initArg}, []string{InitEnv + "=unpack-2"})
+		err = reexec.Exec("unpack-2")
 		json.NewEncoder(os.Stdout).Encode(workerReply{Error: fmt.Sprintf("re-executing the unpacker: %v", err)})
 		return ExitSetup
 	}

@@ -10,18 +10,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
 
 // withSandbox loads the profile and the host, and runs fn on the image store.
-func withSandbox(o *profileOptions, fn func(h sandbox.Host, s *sandboxContext) error) error {
+func withSandbox(o *profileOptions, fn func(h host.Host, s *sandboxContext) error) error {
 	p, src, err := o.load()
 	if err != nil {
 		return err
 	}
-	h, err := sandbox.CurrentHost()
+	h, err := host.Current()
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func newDiffCmd() *cobra.Command {
 		Short: "List the sandbox's uncommitted changes to its image: A added, C changed, D deleted",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				var changes []imagestore.Change
 				var err error
 				if project {
@@ -86,7 +87,7 @@ written. Every file is written to a temporary beside it and renamed, and no
 path is followed through a symlink.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				applied, err := s.imgs.ApplyProject(h, s.project, sandbox.ProtectedPatterns(s.profile, s.project))
 				for _, ch := range applied {
 					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
@@ -106,7 +107,7 @@ func newDiscardCmd() *cobra.Command {
 		Short: "Drop the sandbox's pending project changes (project = \"overlay\")",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				return s.imgs.DiscardProject(h, s.project)
 			})
 		},
@@ -123,7 +124,7 @@ func newCommitCmd() *cobra.Command {
 		Short: "Make the sandbox's changes a new layer; the sandbox then stands on it",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				img, err := s.imgs.Commit(h, s.profile, s.project, co)
 				if err != nil {
 					return err
@@ -149,7 +150,7 @@ func newHistoryCmd() *cobra.Command {
 		Short: "Show how the sandbox's image was built, layer by layer",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				img, err := s.imgs.History(h, s.project)
 				if err != nil {
 					return err
@@ -194,7 +195,7 @@ its name, or "base" for the profile's image.`,
 			if len(args) == 1 {
 				rev = args[0]
 			}
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				head, err := s.imgs.Rollback(h, s.project, rev)
 				if err == nil {
 					fmt.Fprintf(os.Stderr, "the sandbox stands on %.19s, with no uncommitted changes\n", head)
@@ -229,7 +230,7 @@ registry lacks are sent. With no image of that name in the store, the
 project's sandbox's current commit is named REF and pushed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withSandbox(&o, func(h sandbox.Host, s *sandboxContext) error {
+			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
 				img, head, err := s.imgs.PushOrHead(context.Background(), h, s.project, args[0], imagestore.PushOptions{Insecure: sandbox.Insecure(s.profile, args[0], !tlsVerify)})
 				if head != "" {
 					fmt.Fprintf(os.Stderr, "%s was not in the store: named the sandbox's current commit %.19s so\n", args[0], head)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/host"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
@@ -106,7 +107,7 @@ func newHomesPruneCmd() *cobra.Command {
 }
 
 func listHomes() ([]sandbox.HomeInfo, error) {
-	h, err := sandbox.CurrentHost()
+	h, err := host.Current()
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func listHomes() ([]sandbox.HomeInfo, error) {
 }
 
 func removeHome(hi sandbox.HomeInfo) error {
-	h, err := sandbox.CurrentHost()
+	h, err := host.Current()
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/console"
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
@@ -20,7 +21,7 @@ import (
 
 // openImages opens the user's image store.
 func openImages() (*sandbox.Images, error) {
-	h, err := sandbox.CurrentHost()
+	h, err := host.Current()
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (o *pullOptions) run(ref string) error {
 	if err != nil {
 		return err
 	}
-	h, err := sandbox.CurrentHost()
+	h, err := host.Current()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/host"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
@@ -58,7 +59,7 @@ configuration in [env], and the ecosystem's download cache shared.`,
 				return err
 			}
 			// A profile in the home (or /, /tmp) would make it a project.
-			if host, err := sandbox.CurrentHost(); err == nil {
+			if host, err := host.Current(); err == nil {
 				if err := sandbox.CheckProject(cwd, host); err != nil {
 					return err
 				}

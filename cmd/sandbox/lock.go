@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
@@ -107,7 +108,7 @@ func newResetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := sandbox.CurrentHost()
+			h, err := host.Current()
 			if err != nil {
 				return err
 			}

@@ -5,13 +5,12 @@ package main
 import (
 	"os"
 
-	"sandbox/sandbox"
+	"sandbox/internal/reexec"
+	_ "sandbox/sandbox" // registers init's roles
 )
 
 func main() {
-	if sandbox.IsInit() {
-		sandbox.Init() // never returns
-	}
+	reexec.Init() // a role of this binary (the sandbox's init...) never returns
 	os.Exit(run(os.Args[1:]))
 }
 

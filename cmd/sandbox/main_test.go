@@ -14,8 +14,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"sandbox/cgroup"
+	"sandbox/internal/reexec"
 	"sandbox/internal/testenv"
-	"sandbox/sandbox"
 )
 
 // TestMain makes this test binary double as the sandbox binary: testscript
@@ -24,9 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	// The test process itself starts helpers (the layer unpacker) that
 	// re-execute /proc/self/exe.
-	if sandbox.IsInit() {
-		sandbox.Init()
-	}
+	reexec.Init()
 	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "probe": probe, "hog": hog, "forkbomb": forkbomb, "netns-host": netnsHost})
 }
 
