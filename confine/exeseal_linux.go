@@ -1,4 +1,4 @@
-package sandbox
+package confine
 
 import (
 	"fmt"
@@ -20,21 +20,17 @@ import (
 // /proc/<stage>/exe then resolves into a read-only mount, and a write
 // open fails with EROFS. No copy of the file is made: tens of µs.
 
-// stageExe is the sealed binary the payload stage (the payload's and every
-// exec'd process's) starts from: set by init before its first payload.
-var stageExe = "/proc/self/exe"
-
 // sealFD is where the sealed binary's fd is kept: far above the fds Go's
 // exec renumbers (ExtraFiles go to 3.., and forkAndExecInChild dups a few
 // more just above them), so /proc/self/fd/N still names it when the child
 // execs.
 const sealFD = 100
 
-// sealExe returns a path to exec this binary from a read-only mount, for
+// SealExe returns a path to exec this binary from a read-only mount, for
 // the payload stage. Call it in init before the root is built, while the
 // host's tree (where the binary lies) is still init's view. The fd stays
 // open, close-on-exec, for the life of init.
-func sealExe() (string, error) {
+func SealExe() (string, error) {
 	p, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return "", fmt.Errorf("reading /proc/self/exe: %w", err)
@@ -60,10 +56,7 @@ func sealFile(p string, want *unix.Stat_t) (string, error) {
 		return "", fmt.Errorf("sealing the sandbox binary %s: %w", p, err)
 	}
 	if got.Dev != want.Dev || got.Ino != want.Ino {
-		return "", &SetupError{
-			Msg: fmt.Sprintf("the sandbox binary %s was replaced while the sandbox started", p),
-			Fix: "run the command again",
-		}
+		return "", &ReplacedError{Path: p}
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
@@ -75,3 +68,14 @@ func sealFile(p string, want *unix.Stat_t) (string, error) {
 	}
 	return "/proc/self/fd/" + strconv.Itoa(fd), nil
 }
+
+// ReplacedError is a sandbox binary replaced between its start and its
+// sealing: the stage would run another program than init.
+type ReplacedError struct{ Path string }
+
+func (e *ReplacedError) Error() string {
+	return fmt.Sprintf("the sandbox binary %s was replaced while the sandbox started", e.Path)
+}
+
+// Hint says what to do.
+func (e *ReplacedError) Hint() string { return "run the command again" }

@@ -1,4 +1,4 @@
-package sandbox
+package confine
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ import (
 	"sandbox/internal/testenv"
 )
 
-// TestExeSeal: a process started from sealExe's path cannot have its
+// TestExeSeal: a process started from SealExe's path cannot have its
 // binary rewritten through /proc/<pid>/exe (review 13, #11): a reader
 // that opened it while the process ran gets EROFS when it reopens it for
 // writing after the process is gone. The control, started from the

@@ -1,16 +1,23 @@
-package sandbox
+// Package confine is the payload stage: init starts the payload as this
+// binary again, in the payload's namespaces and ids, and the stage
+// confines itself (a private keyring, Landlock, an empty bounding set, the
+// seccomp filter) and execs the payload. Go cannot run code between fork
+// and exec, and init cannot install the filter on itself: the filter
+// denies the clone(CLONE_NEWUSER) that makes the payload's namespace.
+//
+// Init builds the stage's Policy (NewPolicy), starts the stage with the
+// policy in its environment (Environ) and its report socket as fd 3, and
+// waits for the exec (Wait). The package also says what confinement a run
+// gets (Security) and seals the binary the stage starts from (SealExe).
+package confine
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"net"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,21 +29,25 @@ import (
 	"sandbox/seccomp"
 )
 
-// The payload stage: init starts the payload as this binary again, in the
-// payload's namespaces and ids, and the stage confines itself (a private
-// keyring, Landlock, the seccomp filter) and execs the payload. Go cannot
-// run code between fork and exec, and init cannot install the filter on
-// itself: the filter denies the clone(CLONE_NEWUSER) that makes the
-// payload's namespace.
 const (
-	payloadStage    = "payload"
-	payloadEnv      = "_SANDBOX_PAYLOAD" // the confinement, JSON
-	payloadReportFD = 3                  // CLOEXEC socket back to init: EOF means exec worked
-	payloadPolicy   = "payload policy"
+	role      = "payload"
+	policyEnv = "_SANDBOX_PAYLOAD" // the policy, JSON
+	// reportFD is the stage's end of its socket to init (init's
+	// ExtraFiles[0]); it is CLOEXEC from the stage's start: EOF means the
+	// exec worked.
+	reportFD   = 3
+	policyName = "payload policy"
+	// exitSetup is the stage's exit status when it fails before its exec
+	// (sandbox.ExitSetup); init reports the reason it sent.
+	exitSetup = 125
 )
 
-// Confinement is what the payload stage applies before its exec.
-type Confinement struct {
+func init() {
+	reexec.Register(role, "sandbox-init", func([]string) { runStage() })
+}
+
+// Policy is what the payload stage applies before its exec.
+type Policy struct {
 	// Path is the payload's executable, as init looked it up.
 	Path string `json:"path"`
 	// Seccomp is the filter's variant; nil: no filter ([security] seccomp = "off").
@@ -45,22 +56,38 @@ type Confinement struct {
 	Landlock *landlock.Options `json:"landlock,omitempty"`
 }
 
-// confinement derives the stage's work from the Spec.
-func confinement(spec *Spec, path string) Confinement {
-	c := Confinement{Path: path}
+// Options are what of a run the stage's policy depends on.
+type Options struct {
+	// Path is the payload's executable.
+	Path string
+	// Security is the profile's [security] table.
+	Security profiles.Security
+	// Mounts is the sandbox's mount plan: its writable mounts stay
+	// writable under Landlock.
+	Mounts mounts.Plan
+	// Root: the payload runs as uid 0.
+	Root bool
+	// ProxyPorts, in network mode proxy, are the ports of the proxy's
+	// listeners inside, the only ones the payload may connect to over TCP.
+	ProxyPorts []uint16
+}
+
+// NewPolicy derives the stage's work from a run.
+func NewPolicy(o Options) Policy {
+	c := Policy{Path: o.Path}
 	// Landlock forbids every mount to the processes it confines, also in
 	// namespaces of their own: podman or bwrap inside (nested_userns), or
 	// a FUSE mount through a granted /dev/fuse, could not work under it.
-	if !spec.Security.NestedUserns && !grantsFuse(spec.Mounts) {
-		c.Landlock = &landlock.Options{Writable: writablePaths(spec.Mounts)}
+	if !o.Security.NestedUserns && !grantsFuse(o.Mounts) {
+		c.Landlock = &landlock.Options{Writable: writablePaths(o.Mounts)}
 	}
-	if spec.Security.Seccomp != profiles.SeccompOff {
-		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls, Notify: true}
+	if o.Security.Seccomp != profiles.SeccompOff {
+		c.Seccomp = &seccomp.Options{Root: o.Root, NestedUserns: o.Security.NestedUserns, Allow: o.Security.AllowSyscalls, Notify: true}
 	}
-	if spec.Network == NetProxy && c.Landlock != nil {
+	if o.ProxyPorts != nil && c.Landlock != nil {
 		// The proxy's two listeners are all a payload in mode proxy may
 		// connect to over TCP (Landlock ABI 4).
-		c.Landlock.ConnectTCP = proxyPorts()
+		c.Landlock.ConnectTCP = o.ProxyPorts
 	}
 	return c
 }
@@ -87,66 +114,66 @@ func writablePaths(plan mounts.Plan) []string {
 	return out
 }
 
-// stageEnv is the payload's environment with the stage's variables added:
+// Environ is the payload's environment with the stage's variables added:
 // the stage's command has the payload's ids, namespaces and argv, and
 // removes them again before its exec.
-func stageEnv(c Confinement, env []string) ([]string, error) {
+func Environ(c Policy, env []string) ([]string, error) {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
 	// The stage reads the first of a name; a profile's [env] or an -e
-	// that set _SANDBOX_PAYLOAD could hand it a confinement of its own
+	// that set _SANDBOX_PAYLOAD could hand it a policy of its own
 	// (none): the payload gets no private variables of ours.
 	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "_SANDBOX_") })
-	return append(env, reexec.Environ(payloadStage), payloadEnv+"="+string(data)), nil
+	return append(env, reexec.Environ(role), policyEnv+"="+string(data)), nil
 }
 
-// runPayloadStage is the stage's story; it never returns. Must be called
-// with the OS thread locked: Landlock, the keyring and (with a listener)
-// the filter apply to the calling thread, which is the one that execs.
-func runPayloadStage() {
-	report := syncSocket{os.NewFile(payloadReportFD, "payload-report")}
-	fail := func(m message) {
-		_ = report.send(m)
-		os.Exit(ExitSetup)
+// runStage is the stage's story; it never returns. Must be called with
+// the OS thread locked: Landlock, the keyring and (with a listener) the
+// filter apply to the calling thread, which is the one that execs.
+func runStage() {
+	sock := os.NewFile(reportFD, "payload-report")
+	fail := func(r report) {
+		_ = send(sock, r)
+		os.Exit(exitSetup)
 	}
 	// Until the exec, /proc/PID/exe of this process is the sandbox binary:
 	// nothing of the payload may open it (CVE-2019-5736).
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	var c Confinement
-	if err := json.Unmarshal([]byte(os.Getenv(payloadEnv)), &c); err != nil {
-		fail(message{Type: msgError, Error: fmt.Sprintf("reading the %s: %v", payloadPolicy, err)})
+	var c Policy
+	if err := json.Unmarshal([]byte(os.Getenv(policyEnv)), &c); err != nil {
+		fail(report{Type: reportError, Error: fmt.Sprintf("reading the %s: %v", policyName, err)})
 	}
-	if err := unix.CloseRange(payloadReportFD, payloadReportFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		fail(message{Type: msgError, Error: os.NewSyscallError("close_range", err).Error()})
+	if err := unix.CloseRange(reportFD, reportFD, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fail(report{Type: reportError, Error: os.NewSyscallError("close_range", err).Error()})
 	}
-	listener, err := confine(c)
+	listener, err := apply(c)
 	if err != nil {
-		fail(message{Type: msgError, Error: err.Error()})
+		fail(report{Type: reportError, Error: err.Error()})
 	}
 	if listener != nil {
-		if err := report.send(message{Type: msgSeccompListener}, int(listener.Fd())); err != nil {
-			fail(message{Type: msgError, Error: err.Error()})
+		if err := send(sock, report{Type: reportListener}, int(listener.Fd())); err != nil {
+			fail(report{Type: reportError, Error: err.Error()})
 		}
 		listener.Close()
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, reexec.Env+"=") || strings.HasPrefix(kv, payloadEnv+"=")
+		return strings.HasPrefix(kv, reexec.Env+"=") || strings.HasPrefix(kv, policyEnv+"=")
 	})
 	err = unix.Exec(c.Path, os.Args, env)
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		errno = unix.EINVAL
 	}
-	fail(message{Type: msgExecError, Code: int(errno)})
+	fail(report{Type: reportExecError, Code: int(errno)})
 }
 
-// confine applies, in order: a session keyring of the payload's own, then
+// apply applies, in order: a session keyring of the payload's own, then
 // Landlock, then an empty bounding set (capbset_linux.go), then the
 // seccomp filter (last: it denies keyctl). It returns
 // the filter's listener, if it has one.
-func confine(c Confinement) (*os.File, error) {
+func apply(c Policy) (*os.File, error) {
 	// The session keyring is inherited from the user's login and is not
 	// namespaced: join a new anonymous one, so that even a profile that
 	// allows the key calls reaches none of the host's keys.
@@ -187,58 +214,4 @@ func confine(c Confinement) (*os.File, error) {
 		return nil, fmt.Errorf("installing the seccomp filter: %w", err)
 	}
 	return nil, nil
-}
-
-// denials counts the calls the filter denied, by name.
-type denials struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (d *denials) add(name string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.n == nil {
-		d.n = map[string]int{}
-	}
-	d.n[name]++
-}
-
-func (d *denials) counts() map[string]int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return maps.Clone(d.n)
-}
-
-// waitPayloadExec reads the stage's reports until EOF, which means the
-// payload's exec succeeded (the socket is close-on-exec). The filter's
-// listener is served on the way, counting into d.
-func waitPayloadExec(report syncSocket, d *denials) (*message, error) {
-	for {
-		m, files, err := report.recv()
-		if err != nil {
-			return nil, fmt.Errorf("reading the payload stage's report: %w", err)
-		}
-		switch m.Type {
-		case "":
-			return nil, nil
-		case msgSeccompListener:
-			if len(files) == 1 {
-				go seccomp.Serve(files[0], d.add)
-			}
-		default:
-			return &m, nil
-		}
-	}
-}
-
-// proxyPorts are the ports of the proxy's listeners inside.
-func proxyPorts() []uint16 {
-	var ports []uint16
-	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
-		_, port, _ := net.SplitHostPort(addr)
-		n, _ := strconv.ParseUint(port, 10, 16)
-		ports = append(ports, uint16(n))
-	}
-	return ports
 }

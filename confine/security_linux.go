@@ -1,4 +1,4 @@
-package sandbox
+package confine
 
 import (
 	"fmt"
@@ -25,6 +25,10 @@ type SecurityReport struct {
 	Landlock string `json:"landlock"`
 }
 
+// networkProxy is [network] mode proxy, whose payload may connect over
+// TCP to the proxy only.
+const networkProxy = "proxy"
+
 // Security reports what a run with this [security] table, user and
 // network mode gets on this kernel.
 func Security(s profiles.Security, user, network string) SecurityReport {
@@ -38,9 +42,9 @@ func Security(s profiles.Security, user, network string) SecurityReport {
 		r.Landlock = "not applied: nested_userns = true (Landlock forbids the mounts podman and bwrap make)"
 	case err != nil:
 		r.Landlock = fmt.Sprintf("not applied: %v", err)
-	case network == NetProxy && abi >= 4:
+	case network == networkProxy && abi >= 4:
 		r.Landlock = "writes only beneath the writable mounts; TCP connect only to the proxy"
-	case network == NetProxy:
+	case network == networkProxy:
 		r.Landlock = fmt.Sprintf("writes only beneath the writable mounts; TCP connect not restricted (needs Landlock ABI 4, the kernel has %d)", abi)
 	default:
 		r.Landlock = "writes only beneath the writable mounts"

@@ -1,17 +1,18 @@
-package sandbox
+package confine
 
 import (
-	"sandbox/internal/reexec"
 	"strings"
 	"testing"
+
+	"sandbox/internal/reexec"
 )
 
-// TestStageEnvDropsOurVariables: a profile's [env] (untrusted: it comes
+// TestEnvironDropsOurVariables: a profile's [env] (untrusted: it comes
 // with a cloned repository) or an -e that names _SANDBOX_PAYLOAD must not
-// hand the payload stage a confinement of its own, since the stage reads
+// hand the payload stage a policy of its own, since the stage reads
 // the first occurrence of a name.
-func TestStageEnvDropsOurVariables(t *testing.T) {
-	env, err := stageEnv(Confinement{Path: "/bin/true"}, []string{
+func TestEnvironDropsOurVariables(t *testing.T) {
+	env, err := Environ(Policy{Path: "/bin/true"}, []string{
 		"PATH=/bin", "_SANDBOX_PAYLOAD={\"path\":\"/bin/sh\"}", "_SANDBOX_INIT=watchdog", "_SANDBOX_OTHER=1",
 	})
 	if err != nil {
@@ -23,8 +24,8 @@ func TestStageEnvDropsOurVariables(t *testing.T) {
 			ours = append(ours, kv)
 		}
 	}
-	want := []string{reexec.Environ(payloadStage), payloadEnv + `={"path":"/bin/true"}`}
+	want := []string{reexec.Environ(role), policyEnv + `={"path":"/bin/true"}`}
 	if strings.Join(ours, "\n") != strings.Join(want, "\n") {
-		t.Errorf("stageEnv gives the stage %q, want only %q", ours, want)
+		t.Errorf("Environ gives the stage %q, want only %q", ours, want)
 	}
 }

@@ -1,4 +1,4 @@
-package sandbox
+package devices
 
 import (
 	"errors"
@@ -59,7 +59,7 @@ func CDIDevices() (devices []string, problems []string) {
 // Hooks are programs a runtime runs as root on the host (podman's model);
 // the sandbox never runs host programs for a device, so a hook is refused
 // by name unless its effect is data we can apply ourselves.
-func (g *grantEdits) addCDI(names []string) error {
+func (g *Grants) addCDI(names []string) error {
 	c, err := openCDI()
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func cdiMissing(c *cdi.Cache, name string) error {
 
 // applyCDI applies one set of container edits from the spec file for the
 // device name.
-func (g *grantEdits) applyCDI(name, file string, e cdispec.ContainerEdits) error {
+func (g *Grants) applyCDI(name, file string, e cdispec.ContainerEdits) error {
 	bad := func(format string, args ...any) error {
 		return &DeviceError{Device: name, Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
 	}
@@ -145,7 +145,7 @@ func (g *grantEdits) applyCDI(name, file string, e cdispec.ContainerEdits) error
 		}
 		// Read-only whatever the spec says: driver libraries are the
 		// host's, and the sandbox must not change them.
-		g.ops = append(g.ops, mounts.Op{Kind: mounts.Bind, Source: path.Clean(m.HostPath), Target: target, ReadOnly: true})
+		g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Bind, Source: path.Clean(m.HostPath), Target: target, ReadOnly: true})
 	}
 	return nil
 }
@@ -159,7 +159,7 @@ func (g *grantEdits) applyCDI(name, file string, e cdispec.ContainerEdits) error
 // disable-device-node-modification, which only tune a container that can
 // create device nodes or lacks the host's libraries, neither of which a
 // sandbox on the host base does.
-func (g *grantEdits) cdiHook(h *cdispec.Hook, onImage bool) error {
+func (g *Grants) cdiHook(h *cdispec.Hook, onImage bool) error {
 	args := nvidiaHookArgs(h)
 	refuse := fmt.Errorf("%s hook %s is refused: a CDI hook runs a host program as root in podman's model, and the sandbox never runs host programs for a device (argv: %s)",
 		h.HookName, h.Path, strings.Join(h.Args, " "))
@@ -169,7 +169,7 @@ func (g *grantEdits) cdiHook(h *cdispec.Hook, onImage bool) error {
 	switch args[0] {
 	case "update-ldcache":
 		folders := flagValues(args[1:], "folder")
-		if prev := g.env["LD_LIBRARY_PATH"]; prev != "" {
+		if prev := g.Env["LD_LIBRARY_PATH"]; prev != "" {
 			folders = append(folders, prev)
 		}
 		if len(folders) > 0 {
@@ -182,7 +182,7 @@ func (g *grantEdits) cdiHook(h *cdispec.Hook, onImage bool) error {
 				return fmt.Errorf("%s hook create-symlinks: link %q is not TARGET::/ABSOLUTE/LINK", h.HookName, l)
 			}
 			if onImage {
-				g.ops = append(g.ops, mounts.Op{Kind: mounts.Symlink, Source: target, Target: path.Clean(link)})
+				g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Symlink, Source: target, Target: path.Clean(link)})
 			}
 		}
 	case "enable-cuda-compat", "disable-device-node-modification":
@@ -222,20 +222,12 @@ func flagValues(args []string, name string) []string {
 	return out
 }
 
-// checkCDI lists the CDI devices (`--device vendor/class=name`) present.
-func checkCDI() Check {
-	devices, problems := CDIDevices()
-	dirs := strings.Join(CDISpecDirs(), ", ")
-	if len(problems) > 0 {
-		return warn("cdi", fmt.Sprintf("CDI specs in %s with errors: %s; devices: %s", dirs, strings.Join(problems, "; "), orNone(devices)),
-			"fix or remove the spec named (for NVIDIA: sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml)")
+// under reports whether p is one of dirs or below one.
+func under(p string, dirs ...string) bool {
+	for _, dir := range dirs {
+		if p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
 	}
-	return ok("cdi", fmt.Sprintf("CDI devices in %s: %s", dirs, orNone(devices)))
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
+	return false
 }

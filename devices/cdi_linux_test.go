@@ -1,4 +1,4 @@
-package sandbox
+package devices
 
 import (
 	"strings"
@@ -36,7 +36,7 @@ func TestCDIHooks(t *testing.T) {
 		{name: "bare ctk", hook: hook("/usr/bin/nvidia-ctk", "nvidia-ctk", "update-ldcache"), err: "is refused"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g := &grantEdits{}
+			g := &Grants{}
 			err := g.cdiHook(tt.hook, tt.onImage)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -47,11 +47,11 @@ func TestCDIHooks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := g.env["LD_LIBRARY_PATH"]; got != tt.env {
+			if got := g.Env["LD_LIBRARY_PATH"]; got != tt.env {
 				t.Errorf("LD_LIBRARY_PATH = %q, want %q", got, tt.env)
 			}
 			var links []string
-			for _, op := range g.ops {
+			for _, op := range g.Mounts {
 				if op.Kind == mounts.Symlink {
 					links = append(links, op.Target+" -> "+op.Source)
 				}

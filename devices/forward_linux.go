@@ -1,4 +1,4 @@
-package sandbox
+package devices
 
 import (
 	"errors"
@@ -52,8 +52,8 @@ func (e *ForwardError) Hint() string {
 
 // addForwards binds the sockets the [forward] table asks for, each at a
 // fixed place inside, and sets the variables clients look for.
-func (g *grantEdits) addForwards(f profiles.Forward, h host.Host, uid int, files string) error {
-	env := func(k string) string { return lookupEnv(h.Environ, k) }
+func (g *Grants) addForwards(f profiles.Forward, h host.Host, uid int, files string) error {
+	env := func(k string) string { return getenv(h.Environ, k) }
 	runtime := env("XDG_RUNTIME_DIR")
 	inRuntime := func(key, name string) (string, error) {
 		if filepath.IsAbs(name) {
@@ -131,7 +131,7 @@ func (g *grantEdits) addForwards(f profiles.Forward, h host.Host, uid int, files
 
 // socket checks the host socket src, opened without following a symlink
 // as init will open it, and binds it at target.
-func (g *grantEdits) socket(key, src, target string) error {
+func (g *Grants) socket(key, src, target string) error {
 	src = filepath.Clean(src)
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -143,7 +143,7 @@ func (g *grantEdits) socket(key, src, target string) error {
 		return &ForwardError{Key: key, Path: src, Err: err}
 	}
 	unix.Close(fd)
-	g.ops = append(g.ops, mounts.Op{Kind: mounts.Socket, Source: src, Target: target})
+	g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Socket, Source: src, Target: target})
 	return nil
 }
 
@@ -151,7 +151,7 @@ func (g *grantEdits) socket(key, src, target string) error {
 // standard socket directory /run/user/UID/gnupg, on tmpfs mounts of mode
 // 0700 because gpg ignores a directory others can read. The host's socket
 // is where gpgconf says (it depends on GNUPGHOME), else the default place.
-func (g *grantEdits) gpgAgent(h host.Host, runtime string, uid int) error {
+func (g *Grants) gpgAgent(h host.Host, runtime string, uid int) error {
 	var sock string
 	if out, err := exec.Command("gpgconf", "--list-dirs", "agent-socket").Output(); err == nil {
 		sock = strings.TrimSpace(string(out))
@@ -164,7 +164,7 @@ func (g *grantEdits) gpgAgent(h host.Host, runtime string, uid int) error {
 		return &ForwardError{Key: "gpg_agent", Path: sock, Err: err, Fix: "start the agent (gpgconf --launch gpg-agent) or remove forward.gpg_agent"}
 	}
 	dir := "/run/user/" + strconv.Itoa(uid)
-	g.ops = append(g.ops,
+	g.Mounts = append(g.Mounts,
 		mounts.Op{Kind: mounts.Tmpfs, Target: dir, Data: "mode=700,size=64k"},
 		mounts.Op{Kind: mounts.Tmpfs, Target: dir + "/gnupg", Data: "mode=700,size=64k"})
 	return g.socket("gpg_agent", sock, dir+"/gnupg/S.gpg-agent")
@@ -174,19 +174,19 @@ func (g *grantEdits) gpgAgent(h host.Host, runtime string, uid int) error {
 // out of reach in the sandbox's own network namespace) under a tmpfs on
 // /tmp/.X11-unix that hides every other display, and gives the sandbox a
 // cookie for that display only.
-func (g *grantEdits) x11(h host.Host, files string) error {
-	display := lookupEnv(h.Environ, "DISPLAY")
+func (g *Grants) x11(h host.Host, files string) error {
+	display := getenv(h.Environ, "DISPLAY")
 	num, err := displayNumber(display)
 	if err != nil {
 		return &ForwardError{Key: "x11", Err: err, Fix: "forward.x11 passes a local display (DISPLAY=:0); for a remote one use ssh -X on the host"}
 	}
 	sock := "/tmp/.X11-unix/X" + num
-	g.ops = append(g.ops, mounts.Op{Kind: mounts.Tmpfs, Target: "/tmp/.X11-unix", Data: "mode=1777,size=64k"})
+	g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Tmpfs, Target: "/tmp/.X11-unix", Data: "mode=1777,size=64k"})
 	if err := g.socket("x11", sock, sock); err != nil {
 		return err
 	}
 	g.setenv("DISPLAY", ":"+num)
-	auth := lookupEnv(h.Environ, "XAUTHORITY")
+	auth := getenv(h.Environ, "XAUTHORITY")
 	if auth == "" {
 		auth = filepath.Join(h.Home, ".Xauthority")
 	}
@@ -211,7 +211,7 @@ func (g *grantEdits) x11(h host.Host, files string) error {
 	if err := os.WriteFile(file, cookie, 0o600); err != nil {
 		return fmt.Errorf("writing the X11 cookie: %w", err)
 	}
-	g.ops = append(g.ops, mounts.Op{Kind: mounts.Bind, Source: file, Target: ForwardDir + "/Xauthority", ReadOnly: true})
+	g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Bind, Source: file, Target: ForwardDir + "/Xauthority", ReadOnly: true})
 	g.setenv("XAUTHORITY", ForwardDir+"/Xauthority")
 	return nil
 }
@@ -219,4 +219,14 @@ func (g *grantEdits) x11(h host.Host, files string) error {
 func hostName() string {
 	n, _ := os.Hostname()
 	return n
+}
+
+// getenv is the last value of key in env, as the C library reads it.
+func getenv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, _ := strings.Cut(env[i], "="); k == key {
+			return v
+		}
+	}
+	return ""
 }

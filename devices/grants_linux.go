@@ -1,4 +1,9 @@
-package sandbox
+// Package devices grants a sandbox what of the host a profile asks for by
+// name: device nodes (devices, by path or as CDI devices) and the sockets
+// of the user's agents and servers ([forward]). Each grant is checked on
+// the host as the sandbox's init will open it, and becomes data: mounts
+// and variables for the run's Spec, which package sandbox applies.
+package devices
 
 import (
 	"errors"
@@ -15,52 +20,65 @@ import (
 	"sandbox/profiles"
 )
 
-// grantEdits are what a profile's devices and forwarded sockets add to a
+// Grants are what a profile's devices and forwarded sockets add to a
 // spec: mounts, variables, and whether the payload keeps the user's
 // supplementary groups.
-type grantEdits struct {
-	ops mounts.Plan
-	env map[string]string
-	// keepGroups: a granted device is typically usable through a group
+type Grants struct {
+	Mounts mounts.Plan
+	Env    map[string]string
+	// KeepGroups: a granted device is typically usable through a group
 	// (kvm, render, video), so the payload keeps the groups the user has
 	// on the host (podman's --group-add keep-groups). They show as
 	// nobody's group inside, where they are not mapped, but the kernel
 	// checks the host's ids, so access works as on the host.
-	keepGroups bool
+	KeepGroups bool
 	// onImage: the root is an image's, not the host's.
 	onImage bool
 }
 
-func (g *grantEdits) setenv(k, v string) {
-	if g.env == nil {
-		g.env = map[string]string{}
+func (g *Grants) setenv(k, v string) {
+	if g.Env == nil {
+		g.Env = map[string]string{}
 	}
-	g.env[k] = v
+	g.Env[k] = v
 }
 
-// addGrants resolves the profile's devices and forwards against the host
-// and adds them to spec. Without any, spec is left exactly as it was: no
-// node, socket or variable appears that the profile did not ask for.
-func addGrants(spec *Spec, p *profiles.Profile, h host.Host, files string) error {
-	if len(p.Devices) == 0 && len(p.Forward.Names()) == 0 {
-		return nil
-	}
-	g := &grantEdits{onImage: len(spec.Mounts) > 0 && spec.Mounts[0].Kind == mounts.Overlay}
-	if err := g.addDevices(p.Devices); err != nil {
-		return err
-	}
-	if err := g.addForwards(p.Forward, h, spec.Process.UID, files); err != nil {
-		return err
-	}
-	spec.Mounts = spec.Mounts.With(g.ops...)
-	spec.Process.Env = withEnv(spec.Process.Env, g.env, p.Env)
-	spec.KeepGroups = g.keepGroups
-	return nil
+// Request is what a run asks for, and what the grants depend on.
+type Request struct {
+	// Devices are the profile's devices: host paths and CDI names.
+	Devices []string
+	// Forward is the profile's [forward] table.
+	Forward profiles.Forward
+	// Host is the invoking user, whose environment names the sockets.
+	Host host.Host
+	// UID is the payload's uid inside (gpg's /run/user/UID).
+	UID int
+	// Files is the run's directory for generated files (the X11 cookie).
+	Files string
+	// OnImage: the root is an image's, not the host's.
+	OnImage bool
 }
 
-// withEnv sets vars in env (KEY=VALUE, sorted), except those the
+// Resolve resolves the devices and forwards of r against the host. It
+// returns nil when r asks for none: no node, socket or variable appears
+// that the profile did not ask for.
+func Resolve(r Request) (*Grants, error) {
+	if len(r.Devices) == 0 && len(r.Forward.Names()) == 0 {
+		return nil, nil
+	}
+	g := &Grants{onImage: r.OnImage}
+	if err := g.addDevices(r.Devices); err != nil {
+		return nil, err
+	}
+	if err := g.addForwards(r.Forward, r.Host, r.UID, r.Files); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// WithEnv sets vars in env (KEY=VALUE, sorted), except those the
 // profile's own [env] sets: as everywhere, [env] wins.
-func withEnv(env []string, vars, own map[string]string) []string {
+func WithEnv(env []string, vars, own map[string]string) []string {
 	if len(vars) == 0 {
 		return env
 	}
@@ -83,7 +101,7 @@ func withEnv(env []string, vars, own map[string]string) []string {
 }
 
 // addDevices resolves each devices entry: a host node, or a CDI device.
-func (g *grantEdits) addDevices(devices []string) error {
+func (g *Grants) addDevices(devices []string) error {
 	var cdiNames []string
 	for _, d := range devices {
 		if profiles.IsCDIDevice(d) {
@@ -103,20 +121,20 @@ func (g *grantEdits) addDevices(devices []string) error {
 // addNode checks the host device node src (opened without following a
 // symlink: a character or block device the user can open) and binds it
 // at target inside. what names it in errors.
-func (g *grantEdits) addNode(src, target, what string) error {
+func (g *Grants) addNode(src, target, what string) error {
 	if err := checkDevice(src); err != nil {
 		if what != src {
 			return &DeviceError{Device: what, Err: err}
 		}
 		return err
 	}
-	for _, op := range g.ops {
+	for _, op := range g.Mounts {
 		if op.Target == target {
 			return nil
 		}
 	}
-	g.ops = append(g.ops, mounts.Op{Kind: mounts.Device, Source: src, Target: target})
-	g.keepGroups = true
+	g.Mounts = append(g.Mounts, mounts.Op{Kind: mounts.Device, Source: src, Target: target})
+	g.KeepGroups = true
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"sandbox/confine"
 	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/mounts"
@@ -27,7 +28,6 @@ const syncFD = 3
 func init() {
 	reexec.Register("1", "sandbox-init", func([]string) { initMain("1") })
 	reexec.Register("2", "sandbox-init", func([]string) { initMain("2") })
-	reexec.Register(payloadStage, "sandbox-init", func([]string) { runPayloadStage() })
 	reexec.Register("probe", "sandbox-init", func([]string) {})
 	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
 	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
@@ -91,7 +91,7 @@ func initStage2(sock syncSocket) (int, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("close_range", err)
 	}
-	if stageExe, err = sealExe(); err != nil { // exeseal_linux.go
+	if stageExe, err = confine.SealExe(); err != nil {
 		return 0, err
 	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -122,7 +122,7 @@ func initStage2(sock syncSocket) (int, error) {
 		return 0, err
 	}
 	defer report.f.Close()
-	var denied denials
+	var denied confine.Denials
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
@@ -149,7 +149,7 @@ func initStage2(sock syncSocket) (int, error) {
 		return 0, err
 	}
 	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals, &denied)
-	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.counts()})
+	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.Counts()})
 	return ExitStatus(status), nil
 }
 
@@ -219,11 +219,11 @@ func dieWithParent(sock syncSocket) error {
 
 // payloadCommand prepares the payload: nested user and mount namespaces
 // (mapped per the Spec), its ids, a new session, and only fds 0-2. It
-// starts as the payload stage (payload_linux.go), which confines itself
+// starts as the payload stage (package confine), which confines itself
 // and execs the payload; report is init's end of the stage's socket.
 func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 	p := spec.Process
-	env, err := stageEnv(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
+	env, err := confine.Environ(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
 	if err != nil {
 		return nil, report, err
 	}
@@ -258,7 +258,7 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 // startPayload starts the payload stage and waits until it has exec'd the
 // payload. A payload that cannot be exec'd ends init with 126 or 127, as
 // podman does; a stage that cannot confine it is a setup error.
-func startPayload(cmd *exec.Cmd, report syncSocket, d *denials, name string, sock syncSocket) error {
+func startPayload(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string, sock syncSocket) error {
 	err := startStage(cmd, report, d, name)
 	var ee *execError
 	if errors.As(err, &ee) {
@@ -280,7 +280,7 @@ func (e *execError) Error() string { return e.msg }
 // until it has exec'd its command: the payload, or a process of `sandbox
 // exec`. A command it cannot exec is an *execError; a stage that cannot
 // start or confine it, a setup error.
-func startStage(cmd *exec.Cmd, report syncSocket, d *denials, name string) error {
+func startStage(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string) error {
 	err := cmd.Start()
 	cmd.ExtraFiles[0].Close()
 	if errors.Is(err, unix.ENOENT) {
@@ -294,17 +294,13 @@ func startStage(cmd *exec.Cmd, report syncSocket, d *denials, name string) error
 	if err != nil {
 		return fmt.Errorf("starting the payload stage: %w", err)
 	}
-	m, err := waitPayloadExec(report, d)
-	switch {
-	case err != nil:
+	err = confine.Wait(report.f, d)
+	var ee *confine.ExecError
+	if !errors.As(err, &ee) {
 		return err
-	case m == nil:
-		return nil
-	case m.Type != msgExecError:
-		return fmt.Errorf("confining the payload: %s", m.Error)
 	}
 	_ = cmd.Wait()
-	code, msg := execFailure(name, syscall.Errno(m.Code))
+	code, msg := execFailure(name, ee.Errno)
 	return &execError{code: code, msg: msg}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"sandbox/confine"
 	"sandbox/console"
 	"sandbox/userns"
 )
@@ -28,7 +29,7 @@ import (
 // Chrooted (no pivot_root, see mounts.Build) refuses uid 0 to exec as it
 // does to the payload. Must be called with the OS thread locked (the
 // children's Pdeathsig).
-func supervise(sock syncSocket, spec *Spec, chrooted bool, payload int, signals chan os.Signal, d *denials) syscall.WaitStatus {
+func supervise(sock syncSocket, spec *Spec, chrooted bool, payload int, signals chan os.Signal, d *confine.Denials) syscall.WaitStatus {
 	requests := make(chan received, 4)
 	go func() {
 		for {
@@ -94,7 +95,7 @@ func reapAll(sock syncSocket, payload int, execs map[int]int) (syscall.WaitStatu
 
 // startExec starts one exec request and returns its pid, or 0 when it
 // could not start (the client has been told).
-func startExec(sock syncSocket, spec *Spec, chrooted bool, m received, d *denials) int {
+func startExec(sock syncSocket, spec *Spec, chrooted bool, m received, d *confine.Denials) int {
 	id := m.msg.ExecID
 	fail := func(code int, msg string) int {
 		_ = sock.send(message{Type: msgExecFailed, ExecID: id, Code: code, Error: msg})

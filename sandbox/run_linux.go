@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/confine"
 	"sandbox/internal/reexec"
 	"sandbox/proxy"
 	"sandbox/slirp"
@@ -63,7 +64,7 @@ type Result struct {
 	// NetworkLookups are the names looked up in network mode none.
 	NetworkLookups []string `json:"network_lookups,omitempty"`
 	// Security is the kernel confinement the payload ran under.
-	Security *SecurityReport `json:"security,omitempty"`
+	Security *confine.SecurityReport `json:"security,omitempty"`
 	// SyscallsDenied counts the system calls the seccomp filter denied,
 	// by name.
 	SyscallsDenied map[string]int `json:"syscalls_denied,omitempty"`
@@ -87,7 +88,7 @@ func Run(o RunOptions) (*Result, error) {
 		if o.Spec.Process.UID == 0 {
 			user = "root"
 		}
-		sec := Security(o.Spec.Security, user, o.Spec.Network)
+		sec := confine.Security(o.Spec.Security, user, o.Spec.Network)
 		res.Security = &sec
 	}
 	rec, err := register(o.runInfo())

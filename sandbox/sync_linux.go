@@ -19,9 +19,6 @@ const (
 	msgExited    = "exited"     // init: the payload ended; Status
 	msgListeners = "listeners"  // init: the proxy's listening sockets ride along (HTTP, SOCKS5)
 	msgResolver  = "resolver"   // init: the recording resolver's UDP socket rides along (mode none)
-
-	// From the payload stage to init (payload_linux.go).
-	msgSeccompListener = "seccomp-listener" // the filter's listener rides along
 )
 
 // message is one datagram on the SOCK_SEQPACKET sync socket.

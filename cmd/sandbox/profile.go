@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"sandbox/confine"
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
@@ -38,7 +39,7 @@ func newProfileShowCmd() *cobra.Command {
 			}
 			p, notes := asRun(p)
 			out := c.OutOrStdout()
-			sec := sandbox.Security(p.Security, string(p.User), string(p.Network.Mode))
+			sec := confine.Security(p.Security, string(p.User), string(p.Network.Mode))
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -47,7 +48,7 @@ func newProfileShowCmd() *cobra.Command {
 					Project  string                 `json:"project"`
 					Warnings []string               `json:"warnings,omitempty"`
 					Grants   []profiles.Grant       `json:"grants,omitempty"`
-					Security sandbox.SecurityReport `json:"applies"`
+					Security confine.SecurityReport `json:"applies"`
 					Profile  *profiles.Profile      `json:"profile"`
 				}{sourceName(src), src.Project, p.Warnings(), o.grants, sec, p})
 			}
