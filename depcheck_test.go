@@ -25,6 +25,8 @@ func TestDependencyRule(t *testing.T) {
 	// Floor 1 (issue 12, i12d; for the lead's table): confine may import
 	// seccomp, landlock, mounts, profiles; devices may import profiles,
 	// mounts, host. Neither imports sandbox, each other, or cmd.
+	// runs (floor 1, issue 12): may import the leaves (imagestore today)
+	// and internal/*; never sandbox, cmd or cobra.
 	for _, pkg := range append(leaves, "sandbox") {
 		files, _ := filepath.Glob(filepath.Join(pkg, "*.go"))
 		if len(files) == 0 {

@@ -30,6 +30,9 @@ const (
 	msgExecExited  = "exec-exited"  // init → ...: Status
 )
 
+// ctlFile is the control socket in the run's state directory.
+const ctlFile = "ctl.sock"
+
 // ExecRequest is a process to start in a running sandbox.
 type ExecRequest struct {
 	Args []string `json:"args"`

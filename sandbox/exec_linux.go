@@ -11,26 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/console"
+	"sandbox/runs"
 )
 
 // ExecOptions are the inputs of Exec.
 type ExecOptions struct {
-	Run     RunStatus
+	Run     runs.Status
 	Request ExecRequest
 	// Stdin, Stdout and Stderr are the user's side; nil means os.Std*.
 	Stdin, Stdout, Stderr *os.File
-}
-
-// NotRunningError is an exec or stop of a run that has ended.
-type NotRunningError struct{ Run RunStatus }
-
-func (e *NotRunningError) Error() string {
-	return fmt.Sprintf("run %s is not running (%s)", e.Run.ID, e.Run.Status)
-}
-
-// Hint says what can still be done with it.
-func (e *NotRunningError) Hint() string {
-	return "its output is still there: sandbox logs " + e.Run.ID
 }
 
 // Exec starts a process in a running sandbox through its supervisor and
@@ -39,7 +28,7 @@ func (e *NotRunningError) Hint() string {
 // signal n, 126/127 (ExecError) when it cannot start.
 func Exec(o ExecOptions) (int, error) {
 	if !o.Run.Running() {
-		return 0, &NotRunningError{Run: o.Run}
+		return 0, &runs.NotRunningError{Run: o.Run}
 	}
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
 	conn, err := dialControl(o.Run.Dir)
@@ -126,9 +115,9 @@ func receiveExec(conn syncSocket) <-chan received {
 // Stop ends a running run the way --timeout does: SIGTERM to its payload,
 // SIGKILL after grace; it waits until the run's supervisor is gone (its
 // cgroup, network helper and mounts with it) and returns how it ended.
-func Stop(r RunStatus, grace time.Duration) (RunStatus, error) {
+func Stop(r runs.Status, grace time.Duration) (runs.Status, error) {
 	if !r.Running() {
-		return r, &NotRunningError{Run: r}
+		return r, &runs.NotRunningError{Run: r}
 	}
 	conn, err := dialControl(r.Dir)
 	if err != nil {
@@ -143,5 +132,5 @@ func Stop(r RunStatus, grace time.Duration) (RunStatus, error) {
 	if err != nil {
 		return r, err
 	}
-	return WaitExited(r, grace+30*time.Second)
+	return runs.WaitExited(r, grace+30*time.Second)
 }

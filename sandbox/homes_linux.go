@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sandbox/host"
+	"sandbox/runs"
 	"sort"
 	"strconv"
 	"time"
@@ -113,8 +114,8 @@ func du(dir string) int64 {
 // through the user namespace, as reset and prune remove sandboxes. A
 // project with a running sandbox is refused.
 func RemoveHome(h host.Host, hi HomeInfo) error {
-	if runs, err := List(); err == nil {
-		for _, r := range runs {
+	if live, err := runs.List(); err == nil {
+		for _, r := range live {
 			if r.Project != "" && projectID(r.Project) == hi.ID {
 				return &SetupError{Msg: fmt.Sprintf("%s has a running sandbox (pid %d)", r.Project, r.PID), Fix: "end it first (sandbox ps lists it)"}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/runs"
 	"sandbox/slirp"
 )
 
@@ -22,7 +23,7 @@ func nameHolder(err error) error {
 		return err
 	}
 	host := net.JoinHostPort(pe.Port.HostIP, strconv.Itoa(pe.Port.HostPort)) + "->"
-	live, _ := List()
+	live, _ := runs.List()
 	for _, r := range live {
 		if r.PID == os.Getpid() {
 			continue // our own record, with the same ports

@@ -8,6 +8,7 @@ import (
 
 	"sandbox/host"
 	"sandbox/profiles"
+	"sandbox/runs"
 )
 
 // CheckProject refuses a project root that is not a project: binding it
@@ -31,7 +32,7 @@ func CheckProject(project string, h host.Host) error {
 	if dir, err := profiles.ConfigDir(); err == nil {
 		own = append(own, dir)
 	}
-	if dir, err := RuntimeDir(); err == nil {
+	if dir, err := runs.RuntimeDir(); err == nil {
 		own = append(own, dir)
 	}
 	for _, dir := range own {

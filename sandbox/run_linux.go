@@ -95,7 +95,7 @@ func Run(o RunOptions) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer rec.release()
+	defer rec.Release()
 	if o.Cgroup != nil {
 		defer func() {
 			if err := o.Cgroup.Destroy(); err != nil {
@@ -119,14 +119,14 @@ func Run(o RunOptions) (*Result, error) {
 
 func run(o RunOptions, rec *record, res *Result) (int, error) {
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
-	o.Spec.Scratch = rec.scratch
-	ctl, err := listenControl(rec.state)
+	o.Spec.Scratch = rec.Scratch()
+	ctl, err := listenControl(rec.Dir())
 	if err != nil {
 		return 0, err
 	}
 	defer ctl.close()
 	rec.ctl = ctl
-	stdout, stderr, closeLog, err := o.Lifecycle.startLog(rec.state, stdout, stderr)
+	stdout, stderr, closeLog, err := o.Lifecycle.startLog(rec.Dir(), stdout, stderr)
 	if err != nil {
 		return 0, err
 	}

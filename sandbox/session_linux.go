@@ -13,6 +13,7 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/runs"
 )
 
 // Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
@@ -127,7 +128,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			}
 		}()
 	}
-	files, err := RunFilesDir()
+	files, err := runs.FilesDir()
 	if err != nil {
 		return nil, release, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/console"
+	"sandbox/runs"
 	"sandbox/sandbox"
 )
 
@@ -65,7 +66,7 @@ func (o *execOptions) run(ref string, args []string) error {
 			return &usageError{err: fmt.Errorf("--env %q: want KEY=VALUE", kv), cmd: "sandbox exec"}
 		}
 	}
-	r, err := sandbox.Lookup(ref)
+	r, err := runs.Lookup(ref)
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (o *execOptions) run(ref string, args []string) error {
 	return execIn(r, sandbox.ExecRequest{Args: args, Env: o.env, Cwd: o.workdir, User: o.user, Terminal: terminal})
 }
 
-func execIn(r sandbox.RunStatus, req sandbox.ExecRequest) error {
+func execIn(r runs.Status, req sandbox.ExecRequest) error {
 	code, err := sandbox.Exec(sandbox.ExecOptions{Run: r, Request: req})
 	if err != nil {
 		return err
@@ -86,21 +87,21 @@ func execIn(r sandbox.RunStatus, req sandbox.ExecRequest) error {
 
 // runningFor finds the live run of project that `shell` joins: not an
 // ephemeral one (its changes are thrown away), the oldest.
-func runningFor(project string) (sandbox.RunStatus, bool) {
-	all, err := sandbox.ListAll()
+func runningFor(project string) (runs.Status, bool) {
+	all, err := runs.ListAll()
 	if err != nil {
-		return sandbox.RunStatus{}, false
+		return runs.Status{}, false
 	}
 	for _, r := range all {
 		if r.Running() && r.Project == project && !r.Ephemeral {
 			return r, true
 		}
 	}
-	return sandbox.RunStatus{}, false
+	return runs.Status{}, false
 }
 
 // joinShell opens the run's shell in it.
-func joinShell(r sandbox.RunStatus) error {
+func joinShell(r runs.Status) error {
 	fmt.Fprintf(os.Stderr, "sandbox: joining the running sandbox %s (%s)\n", r.ID, strings.Join(r.Args, " "))
 	shell := r.Shell
 	if shell == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/runs"
 	"sandbox/sandbox"
 )
 
@@ -24,7 +25,7 @@ func newLogsCmd() *cobra.Command {
 With -f, follow it until the run ends, then exit with the run's status.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			r, err := sandbox.Lookup(args[0])
+			r, err := runs.Lookup(args[0])
 			if err != nil {
 				return err
 			}
@@ -42,8 +43,8 @@ type logsOptions struct {
 	tail               int
 }
 
-func (o *logsOptions) show(r sandbox.RunStatus, stdout, stderr io.Writer) error {
-	path := filepath.Join(r.Dir, sandbox.LogFile)
+func (o *logsOptions) show(r runs.Status, stdout, stderr io.Writer) error {
+	path := filepath.Join(r.Dir, runs.LogFile)
 	var recs []string
 	for _, p := range []string{path + ".1", path} {
 		if b, err := os.ReadFile(p); err == nil {
@@ -69,7 +70,7 @@ func (o *logsOptions) show(r sandbox.RunStatus, stdout, stderr io.Writer) error 
 
 // followLog reads what is added to the log (across a rotation) until the
 // run has ended and its last line is out.
-func (o *logsOptions) followLog(r sandbox.RunStatus, path string, stdout, stderr io.Writer) error {
+func (o *logsOptions) followLog(r runs.Status, path string, stdout, stderr io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -93,7 +94,7 @@ func (o *logsOptions) followLog(r sandbox.RunStatus, path string, stdout, stderr
 		}
 	}
 	for {
-		cur, lerr := sandbox.Lookup(r.ID)
+		cur, lerr := runs.Lookup(r.ID)
 		drain()
 		// A rotation: finish the old file, then read the new one from its start.
 		if fi, err := os.Stat(path); err == nil && (f == nil || !sameFile(f, fi)) {
@@ -122,7 +123,7 @@ func sameFile(f *os.File, fi os.FileInfo) bool {
 }
 
 func (o *logsOptions) print(line string, stdout, stderr io.Writer) {
-	rec, ok := sandbox.ParseLogRecord(line)
+	rec, ok := runs.ParseLogRecord(line)
 	if !ok {
 		return
 	}
@@ -159,11 +160,11 @@ func newStopCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			var errs []error
 			for _, ref := range args {
-				r, err := sandbox.Lookup(ref)
+				r, err := runs.Lookup(ref)
 				if err == nil {
 					r, err = sandbox.Stop(r, time.Duration(secs)*time.Second)
 				}
-				var nr *sandbox.NotRunningError
+				var nr *runs.NotRunningError
 				if errors.As(err, &nr) {
 					fmt.Fprintf(c.ErrOrStderr(), "sandbox: %s had already ended\n", nr.Run.ID)
 					err = nil
@@ -190,29 +191,29 @@ func newRmCmd() *cobra.Command {
 			if exited == (len(args) > 0) {
 				return &usageError{err: errors.New("rm takes run ids or names, or --exited"), cmd: "sandbox rm"}
 			}
-			var runs []sandbox.RunStatus
+			var gone []runs.Status
 			var errs []error
 			if exited {
-				all, err := sandbox.ListAll()
+				all, err := runs.ListAll()
 				if err != nil {
 					return err
 				}
 				for _, r := range all {
 					if !r.Running() {
-						runs = append(runs, r)
+						gone = append(gone, r)
 					}
 				}
 			}
 			for _, ref := range args {
-				r, err := sandbox.Lookup(ref)
+				r, err := runs.Lookup(ref)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				runs = append(runs, r)
+				gone = append(gone, r)
 			}
-			for _, r := range runs {
-				if err := sandbox.Remove(r); err != nil {
+			for _, r := range gone {
+				if err := runs.Remove(r); err != nil {
 					errs = append(errs, err)
 					continue
 				}

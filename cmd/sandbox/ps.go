@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"sandbox/sandbox"
+	"sandbox/runs"
 )
 
 func newPsCmd() *cobra.Command {
@@ -22,12 +22,12 @@ forwarded ports. With -a, also the ended runs whose record is kept (detached,
 named or --log runs) until sandbox rm.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			runs, err := sandbox.ListAll()
+			known, err := runs.ListAll()
 			if err != nil {
 				return err
 			}
-			shown := []sandbox.RunStatus{}
-			for _, r := range runs {
+			shown := []runs.Status{}
+			for _, r := range known {
 				if all || r.Running() {
 					shown = append(shown, r)
 				}
@@ -49,7 +49,7 @@ named or --log runs) until sandbox rm.`,
 	return cmd
 }
 
-func status(r sandbox.RunStatus) string {
+func status(r runs.Status) string {
 	switch {
 	case r.Running():
 		return "running " + time.Since(r.Started).Round(time.Second).String()

@@ -1,4 +1,4 @@
-package sandbox
+package runs
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 )
 
 func TestLookupByNameIDAndPrefix(t *testing.T) {
-	runs := []RunStatus{
-		{RunInfo: RunInfo{ID: "3f2a00000001", Name: "web"}},
-		{RunInfo: RunInfo{ID: "3f2b00000002"}},
-		{RunInfo: RunInfo{ID: "9c0000000003", Name: "3f2b"}},
+	runs := []Status{
+		{Info: Info{ID: "3f2a00000001", Name: "web"}},
+		{Info: Info{ID: "3f2b00000002"}},
+		{Info: Info{ID: "9c0000000003", Name: "3f2b"}},
 	}
 	for _, tt := range []struct {
 		ref, want string

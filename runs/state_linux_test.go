@@ -1,4 +1,4 @@
-package sandbox
+package runs
 
 import (
 	"os"
@@ -30,17 +30,17 @@ func TestConcurrentRegistersKeepTheirRecords(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 150 {
-				rec, err := register(RunInfo{PID: pids[g]})
+				rec, err := Register(Info{PID: pids[g]})
 				if err != nil {
 					errs <- err
 					return
 				}
 				if _, err := os.Stat(rec.path); err != nil {
 					errs <- err
-					rec.release()
+					rec.Release()
 					return
 				}
-				rec.release()
+				rec.Release()
 			}
 		}()
 	}

@@ -1,4 +1,9 @@
-package sandbox
+// Package runs keeps the records of this user's runs: the live record
+// each running `sandbox` process holds locked (runs/PID.json), the state
+// directory a run leaves for `ps -a` and `logs` (state/ID/), and its log.
+// It lists, looks up, waits for and removes runs; the running parent
+// (package sandbox) writes them through it.
+package runs
 
 import (
 	"encoding/json"
@@ -36,13 +41,13 @@ func RuntimeDir() (string, error) {
 	return dir, nil
 }
 
-// RunInfo is the record of one running sandbox.
-type RunInfo struct {
+// Info is the record of one running sandbox.
+type Info struct {
 	PID     int       `json:"pid"`
 	Project string    `json:"project"`
 	Args    []string  `json:"args"`
 	Started time.Time `json:"started"`
-	// ID names the run (lifecycle_linux.go); Name is the user's name for
+	// ID names the run (status_linux.go); Name is the user's name for
 	// it, unique among live runs.
 	ID       string   `json:"id,omitempty"`
 	Name     string   `json:"name,omitempty"`
@@ -58,17 +63,25 @@ type RunInfo struct {
 	Cgroup string `json:"cgroup,omitempty"`
 }
 
-// record is a run's state file, flock-ed by its `sandbox` process for as
+// Record is a run's state file, flock-ed by its `sandbox` process for as
 // long as it runs: a file whose lock can be taken belongs to a dead run.
-// Beside it, PID.root is the run's empty scratch directory (Spec.Scratch).
-type record struct {
+// Beside it, PID.root is the run's empty scratch directory (the Spec's Scratch).
+type Record struct {
 	f       *os.File
 	path    string // runs/PID.json
 	scratch string
-	info    RunInfo
-	state   string // the run's state directory (lifecycle_linux.go)
-	ctl     *controller
+	info    Info
+	state   string // the run's state directory (status_linux.go)
 }
+
+// ID is the run's id.
+func (r *Record) ID() string { return r.info.ID }
+
+// Dir is the run's state directory, state/ID/.
+func (r *Record) Dir() string { return r.state }
+
+// Scratch is the run's empty scratch directory, runs/PID.root.
+func (r *Record) Scratch() string { return r.scratch }
 
 func runsDir() (string, error) {
 	dir, err := RuntimeDir()
@@ -79,8 +92,9 @@ func runsDir() (string, error) {
 	return runs, os.MkdirAll(runs, 0o700)
 }
 
-// register sweeps the records of dead runs and writes this run's.
-func register(info RunInfo) (*record, error) {
+// Register sweeps the records of dead runs and writes this run's: it
+// gives the run its id, claims its name and makes its state directory.
+func Register(info Info) (*Record, error) {
 	runs, err := runsDir()
 	if err != nil {
 		return nil, err
@@ -128,11 +142,11 @@ func register(info RunInfo) (*record, error) {
 		f.Close()
 		return nil, err
 	}
-	return &record{f: f, path: p, scratch: scratch, info: info, state: state}, nil
+	return &Record{f: f, path: p, scratch: scratch, info: info, state: state}, nil
 }
 
-// release removes the record; the lock goes with the file.
-func (r *record) release() {
+// Release removes the record; the lock goes with the file.
+func (r *Record) Release() {
 	if !r.info.Keep {
 		os.RemoveAll(r.state)
 	}
@@ -146,9 +160,9 @@ func (r *record) release() {
 // network helper's sockets: runs/PID.d beside runs/PID.json.
 func filesDir(record string) string { return strings.TrimSuffix(record, ".json") + ".d" }
 
-// RunFilesDir creates and returns the files directory of the run of this
+// FilesDir creates and returns the files directory of the run of this
 // process, before its record exists.
-func RunFilesDir() (string, error) {
+func FilesDir() (string, error) {
 	runs, err := runsDir()
 	if err != nil {
 		return "", err
@@ -159,7 +173,7 @@ func RunFilesDir() (string, error) {
 
 // List returns the sandboxes running for this user, removing the records
 // of runs that died without cleaning up (a SIGKILLed `sandbox`).
-func List() ([]RunInfo, error) {
+func List() ([]Info, error) {
 	runs, err := runsDir()
 	if err != nil {
 		return nil, err
@@ -167,7 +181,7 @@ func List() ([]RunInfo, error) {
 	return list(runs)
 }
 
-func list(runs string) ([]RunInfo, error) {
+func list(runs string) ([]Info, error) {
 	// A PID.new left by a run killed while registering: its process is gone.
 	news, _ := filepath.Glob(filepath.Join(runs, "*.new"))
 	for _, p := range news {
@@ -177,7 +191,7 @@ func list(runs string) ([]RunInfo, error) {
 		}
 	}
 	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
-	var out []RunInfo
+	var out []Info
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -199,7 +213,7 @@ func list(runs string) ([]RunInfo, error) {
 			f.Close()
 			return nil, fmt.Errorf("checking run state %s: %w", p, err)
 		}
-		var info RunInfo
+		var info Info
 		if json.NewDecoder(f).Decode(&info) == nil {
 			out = append(out, info)
 		}
