@@ -18,6 +18,7 @@ import (
 	"sandbox/internal/reexec"
 	"sandbox/landlock"
 	"sandbox/mounts"
+	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/seccomp"
 )
@@ -57,7 +58,7 @@ func confinement(spec *Spec, path string) Confinement {
 	if spec.Security.Seccomp != profiles.SeccompOff {
 		c.Seccomp = &seccomp.Options{Root: spec.Process.UID == 0, NestedUserns: spec.Security.NestedUserns, Allow: spec.Security.AllowSyscalls, Notify: true}
 	}
-	if spec.Network == NetProxy && c.Landlock != nil {
+	if spec.Network == network.Proxy && c.Landlock != nil {
 		// The proxy's two listeners are all a payload in mode proxy may
 		// connect to over TCP (Landlock ABI 4).
 		c.Landlock.ConnectTCP = proxyPorts()
@@ -235,7 +236,7 @@ func waitPayloadExec(report syncSocket, d *denials) (*message, error) {
 // proxyPorts are the ports of the proxy's listeners inside.
 func proxyPorts() []uint16 {
 	var ports []uint16
-	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
+	for _, addr := range []string{network.ProxyHTTPAddr, network.ProxySOCKSAddr} {
 		_, port, _ := net.SplitHostPort(addr)
 		n, _ := strconv.ParseUint(port, 10, 16)
 		ports = append(ports, uint16(n))

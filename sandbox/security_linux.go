@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"sandbox/landlock"
+	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/seccomp"
 )
@@ -27,7 +28,7 @@ type SecurityReport struct {
 
 // Security reports what a run with this [security] table, user and
 // network mode gets on this kernel.
-func Security(s profiles.Security, user, network string) SecurityReport {
+func Security(s profiles.Security, user, netMode string) SecurityReport {
 	r := SecurityReport{Seccomp: s.Seccomp, NestedUserns: s.NestedUserns}
 	if s.Seccomp != profiles.SeccompOff {
 		r.Denied = seccomp.Denied(seccomp.Policy(seccomp.Options{Root: user == "root", NestedUserns: s.NestedUserns, Allow: s.AllowSyscalls}))
@@ -38,9 +39,9 @@ func Security(s profiles.Security, user, network string) SecurityReport {
 		r.Landlock = "not applied: nested_userns = true (Landlock forbids the mounts podman and bwrap make)"
 	case err != nil:
 		r.Landlock = fmt.Sprintf("not applied: %v", err)
-	case network == NetProxy && abi >= 4:
+	case netMode == network.Proxy && abi >= 4:
 		r.Landlock = "writes only beneath the writable mounts; TCP connect only to the proxy"
-	case network == NetProxy:
+	case netMode == network.Proxy:
 		r.Landlock = fmt.Sprintf("writes only beneath the writable mounts; TCP connect not restricted (needs Landlock ABI 4, the kernel has %d)", abi)
 	default:
 		r.Landlock = "writes only beneath the writable mounts"
