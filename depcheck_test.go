@@ -21,6 +21,8 @@ func allowedEdge(pkg, path string) bool {
 }
 
 func TestDependencyRule(t *testing.T) {
+	// network (floor 1, i12c) may import slirp, proxy, profiles, mounts,
+	// host and internal/*, never sandbox: the lead adds its row at merge.
 	leaves := []string{"profiles", "userns", "mounts", "cgroup", "console", "slirp", "proxy", "seccomp", "landlock"}
 	// Floor 1 (issue 12, i12d; for the lead's table): confine may import
 	// seccomp, landlock, mounts, profiles; devices may import profiles,

@@ -31,7 +31,7 @@ const networkProxy = "proxy"
 
 // Security reports what a run with this [security] table, user and
 // network mode gets on this kernel.
-func Security(s profiles.Security, user, network string) SecurityReport {
+func Security(s profiles.Security, user, netMode string) SecurityReport {
 	r := SecurityReport{Seccomp: s.Seccomp, NestedUserns: s.NestedUserns}
 	if s.Seccomp != profiles.SeccompOff {
 		r.Denied = seccomp.Denied(seccomp.Policy(seccomp.Options{Root: user == "root", NestedUserns: s.NestedUserns, Allow: s.AllowSyscalls}))
@@ -42,9 +42,9 @@ func Security(s profiles.Security, user, network string) SecurityReport {
 		r.Landlock = "not applied: nested_userns = true (Landlock forbids the mounts podman and bwrap make)"
 	case err != nil:
 		r.Landlock = fmt.Sprintf("not applied: %v", err)
-	case network == networkProxy && abi >= 4:
+	case netMode == networkProxy && abi >= 4:
 		r.Landlock = "writes only beneath the writable mounts; TCP connect only to the proxy"
-	case network == networkProxy:
+	case netMode == networkProxy:
 		r.Landlock = fmt.Sprintf("writes only beneath the writable mounts; TCP connect not restricted (needs Landlock ABI 4, the kernel has %d)", abi)
 	default:
 		r.Landlock = "writes only beneath the writable mounts"

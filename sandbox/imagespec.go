@@ -67,9 +67,6 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		return nil, err
 	}
 	args := imageArgs(o, shell)
-	if p.Network.Mode == NetHost {
-		netOps = append(netOps, hostNameFiles()...)
-	}
 	io := mounts.ImageOptions{
 		Layers: img.Layers, Upper: img.Upper, Work: img.Work, Driver: img.Driver,
 		Project: o.Project, Files: netOps, Extra: extra, Cgroup2: p.Limits.NeedsCgroup(),
@@ -97,12 +94,8 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		UIDMap:    userns.Within(nested, o.Mapping.UIDs),
 		GIDMap:    userns.Within(nested, o.Mapping.GIDs),
 		SetGroups: o.Mapping.Degraded == "",
-		Network:   string(p.Network.Mode),
+		Child:     o.net().Child(),
 		Security:  p.Security,
-	}
-	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
-		spec.Unreachable = hostAddresses()
-		spec.WatchHostAddrs = true
 	}
 	return spec, spec.Validate()
 }
@@ -149,18 +142,6 @@ func imageArgs(o Options, shell string) []string {
 		args = []string{shell}
 	}
 	return args
-}
-
-// hostNameFiles binds the host's resolv.conf and hosts, where it has them,
-// for an image run on the host's network.
-func hostNameFiles() mounts.Plan {
-	var ops mounts.Plan
-	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-		if _, err := os.Stat(f); err == nil {
-			ops = append(ops, mounts.Op{Kind: mounts.Bind, Source: f, Target: f, ReadOnly: true})
-		}
-	}
-	return ops
 }
 
 func reversed(s []string) []string {

@@ -17,7 +17,6 @@ import (
 	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/mounts"
-	"sandbox/slirp"
 	"sandbox/userns"
 )
 
@@ -32,11 +31,6 @@ func init() {
 	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
 	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
 	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
-	reexec.Register("watchdog", "sandbox-watch", func(args []string) {
-		if len(args) == 1 {
-			slirp.Watchdog(args[0])
-		}
-	})
 }
 
 // initMain is the child side, run inside the new namespaces. It never
@@ -107,7 +101,7 @@ func initStage2(sock syncSocket) (int, error) {
 			Fix: "use user = \"self\" here",
 		}
 	}
-	if err := setupNetwork(spec, sock); err != nil {
+	if err := spec.Child.Setup(func(fds ...int) error { return sock.send(message{Type: msgNetwork}, fds...) }); err != nil {
 		return 0, err
 	}
 	if err := restrictSelf(spec.Process.Rlimits); err != nil {
@@ -151,32 +145,6 @@ func initStage2(sock syncSocket) (int, error) {
 	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals, &denied)
 	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.Counts()})
 	return ExitStatus(status), nil
-}
-
-// setupNetwork is init's side of the network: loopback up, the host's
-// addresses routed nowhere (and watched), and the sockets the parent
-// serves for mode proxy (the proxy's listeners) and none (the resolver).
-func setupNetwork(spec *Spec, sock syncSocket) error {
-	if spec.Network != NetHost {
-		if err := loopbackUp(); err != nil {
-			return err
-		}
-	}
-	if err := unreachableRoutes(spec.Unreachable); err != nil {
-		return err
-	}
-	if spec.WatchHostAddrs {
-		if err := watchHostAddrs(addrWatchFD); err != nil {
-			return err
-		}
-	}
-	switch spec.Network {
-	case NetProxy:
-		return sendProxyListeners(sock)
-	case NetNone:
-		return sendResolver(sock)
-	}
-	return nil
 }
 
 // restrictSelf sets what init passes on to every process it starts:

@@ -44,10 +44,8 @@ func (o RunOptions) runInfo() runs.Info {
 		Name: l.Name, Detached: l.Detached, Ephemeral: l.Ephemeral, Keep: l.Detached || l.Log || l.Name != "",
 		Shell: lookupEnv(o.Spec.Process.Env, "SHELL"),
 	}
-	if o.Net != nil && o.Net.Slirp != nil {
-		for _, p := range o.Net.Slirp.Ports {
-			info.Ports = append(info.Ports, p.String())
-		}
+	if o.Net != nil {
+		info.Ports = o.Net.Ports()
 	}
 	if o.Cgroup != nil {
 		info.Cgroup = o.Cgroup.Dir()

@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"sandbox/proxy"
+	"sandbox/network"
 )
 
 // relay is the parent's side of a started sandbox.
@@ -21,19 +19,10 @@ type relay struct {
 	sock          syncSocket
 	pipes         *stdioPipes
 	term          *terminal
-	proxy         *proxy.Server
-	lookups       *lookupRecorder
-	resolver      net.PacketConn
+	net           network.Driver
 	stdin, stdout *os.File
 	ctl           *controller // exec and stop requests
 	started       func()
-}
-
-// closeResolver stops the recording resolver, if it was served.
-func (r *relay) closeResolver() {
-	if r.resolver != nil {
-		r.resolver.Close()
-	}
 }
 
 // abort kills init, waits for it, and returns err.
@@ -110,24 +99,10 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 		if r.term, err = attachTerminal(first(m.files), r.stdin, r.stdout); err != nil {
 			return 0, true, r.abort(err)
 		}
-	case msgListeners:
-		if r.proxy == nil || len(m.files) != 2 {
-			return 0, true, r.abort(errors.New("init sent proxy listeners that were not asked for"))
-		}
-		if err := serveProxy(r.proxy, m.files); err != nil {
+	case msgNetwork:
+		if err := r.net.Take(m.files); err != nil {
 			return 0, true, r.abort(err)
 		}
-	case msgResolver:
-		if r.lookups == nil || r.resolver != nil || len(m.files) != 1 {
-			return 0, true, r.abort(errors.New("init sent a resolver socket that was not asked for"))
-		}
-		conn, err := net.FilePacketConn(m.files[0])
-		m.files[0].Close()
-		if err != nil {
-			return 0, true, r.abort(fmt.Errorf("taking over the resolver's socket: %w", err))
-		}
-		r.resolver = conn
-		go r.lookups.serve(conn)
 	case msgStarted:
 		if r.started != nil {
 			r.started()

@@ -11,6 +11,7 @@ import (
 	"sandbox/console"
 	"sandbox/host"
 	"sandbox/mounts"
+	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/userns"
 )
@@ -39,6 +40,16 @@ type Options struct {
 	// ProjectUpper and ProjectWork hold the project's changes in project
 	// = "overlay" mode; empty: in memory (--ephemeral).
 	ProjectUpper, ProjectWork string
+	// Net is the network mode's driver (network.New); nil: the profile's.
+	Net network.Driver
+}
+
+// net is the run's network driver.
+func (o Options) net() network.Driver {
+	if o.Net == nil {
+		return network.New(o.Profile.Network, o.Files)
+	}
+	return o.Net
 }
 
 // projectOp is the project's mount in project = "overlay" mode, else nil.
@@ -102,12 +113,8 @@ func NewSpec(o Options) (*Spec, error) {
 		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
 		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
 		SetGroups: !o.Mapping.Single(),
-		Network:   string(p.Network.Mode),
+		Child:     o.net().Child(),
 		Security:  p.Security,
-	}
-	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
-		spec.Unreachable = hostAddresses()
-		spec.WatchHostAddrs = true
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -123,14 +130,11 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 		return nil, nil, nil, err
 	}
 	extra = append(extra, protectOps(p, o.Project, extra)...)
-	if o.Files == "" && p.Network.Mode != NetHost {
-		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
-	}
 	caches, cacheEnv, err := cacheMounts(p, o.Host, home)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	files, env, err = networkFiles(p.Network, p.Hostname, o.Files)
+	files, env, err = o.net().Files(p.Hostname, o.Files, o.Image != nil)
 	// The profile's own mounts come last, so they win over a cache's.
 	return append(caches, extra...), files, merge(cacheEnv, env), err
 }

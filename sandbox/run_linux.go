@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,8 +15,8 @@ import (
 	"sandbox/cgroup"
 	"sandbox/confine"
 	"sandbox/internal/reexec"
+	"sandbox/network"
 	"sandbox/proxy"
-	"sandbox/slirp"
 	"sandbox/userns"
 )
 
@@ -29,8 +28,9 @@ type RunOptions struct {
 	// Cgroup, if set, is the cgroup the sandbox starts in (CLONE_INTO_CGROUP);
 	// Run destroys it at the end.
 	Cgroup *cgroup.Manager
-	// Net, if set, starts a user-mode network or serves the proxy.
-	Net *NetOptions
+	// Net is the network mode's driver (network.New): it adds to init's
+	// clone and runs the mode's host side.
+	Net network.Driver
 	// Timeout, if set, ends the run: SIGTERM, then SIGKILL after
 	// TimeoutGrace; the exit status is then 124.
 	Timeout time.Duration
@@ -68,12 +68,6 @@ type Result struct {
 	// SyscallsDenied counts the system calls the seccomp filter denied,
 	// by name.
 	SyscallsDenied map[string]int `json:"syscalls_denied,omitempty"`
-}
-
-// NetOptions are the network's parent-side parts.
-type NetOptions struct {
-	Slirp *slirp.Config // a helper to start: slirp mode, or ports in proxy mode
-	Proxy *proxy.Policy // serve the proxy on the listeners init sends
 }
 
 // Run starts the sandbox Spec describes, waits for its payload and returns
@@ -119,6 +113,9 @@ func Run(o RunOptions) (*Result, error) {
 
 func run(o RunOptions, rec *record, res *Result) (int, error) {
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
+	if o.Net == nil {
+		return 0, errors.New("no network driver for the run (RunOptions.Net: network.New)")
+	}
 	o.Spec.Scratch = rec.Scratch()
 	ctl, err := listenControl(rec.Dir())
 	if err != nil {
@@ -157,7 +154,7 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 		}
 		return 0, fmt.Errorf("starting sandbox init: %w", err)
 	}
-	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout, ctl: ctl, started: o.Lifecycle.started(rec)}
+	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout, ctl: ctl, started: o.Lifecycle.started(rec), net: o.Net}
 
 	// 2. Map ids (a single-id map is already written), start the network,
 	// then hand over the spec.
@@ -169,22 +166,13 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 			return 0, r.abort(err)
 		}
 	}
-	if o.Net != nil && o.Net.Slirp != nil {
-		network, err := slirp.Start(*o.Net.Slirp, r.pid)
-		if err != nil {
-			return 0, r.abort(fmt.Errorf("starting the network: %w", nameHolder(err)))
-		}
-		defer network.Close()
-		res.NetworkBackend = network.Backend()
+	if err := o.Net.Start(r.pid, liveHolders); err != nil {
+		return 0, r.abort(err)
 	}
-	if o.Net != nil && o.Net.Proxy != nil {
-		r.proxy = proxy.New(*o.Net.Proxy)
-		defer func() { r.proxy.Close(); res.NetworkDenied = r.proxy.Denied() }()
-	}
-	if o.Spec.Network == NetNone {
-		r.lookups = &lookupRecorder{}
-		defer func() { r.closeResolver(); res.NetworkLookups = r.lookups.Names() }()
-	}
+	defer func() {
+		rep := o.Net.Stop()
+		res.NetworkBackend, res.NetworkDenied, res.NetworkLookups = rep.Backend, rep.Denied, rep.Lookups
+	}()
 	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
 		return 0, r.abort(err)
 	}
@@ -213,7 +201,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
-			syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET | syscall.CLONE_NEWCGROUP,
+			syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP | o.Net.CloneFlags(),
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true, // the terminal's signals reach the payload once, through us
 	}
@@ -221,17 +209,14 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UIDs)
 		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GIDs)
 	}
-	if o.Spec.Network == NetHost {
-		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWNET
-	}
 	closers := []func(){func() { childEnd.Close() }}
-	if o.Spec.WatchHostAddrs {
-		watch, err := openAddrWatch()
-		if err != nil {
-			return nil, nil, err
-		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, watch) // addrWatchFD
-		closers = append(closers, func() { watch.Close() })
+	inherited, err := o.Net.Inherit()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range inherited {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f) // network.WatchFD on
+		closers = append(closers, func() { f.Close() })
 	}
 	if pipes != nil {
 		closers = append(closers, pipes.closeChildEnds)
@@ -310,20 +295,4 @@ func first(files []*os.File) *os.File {
 		return nil
 	}
 	return files[0]
-}
-
-// serveProxy serves the HTTP and SOCKS5 listeners init made in the sandbox.
-func serveProxy(srv *proxy.Server, files []*os.File) error {
-	var ls []net.Listener
-	for _, f := range files {
-		l, err := net.FileListener(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("taking over the proxy's listener: %w", err)
-		}
-		ls = append(ls, l)
-	}
-	go srv.ServeHTTP(ls[0])
-	go srv.ServeSOCKS(ls[1])
-	return nil
 }

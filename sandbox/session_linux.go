@@ -12,6 +12,7 @@ import (
 	"sandbox/console"
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/runs"
 )
@@ -137,14 +138,11 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			os.RemoveAll(files)
 		}
 	}()
-	netOpts, err := netOptions(p.Network, files)
-	if err != nil {
-		return nil, release, err
-	}
+	netDriver := network.New(p.Network, files)
 	spec, err := NewSpec(Options{
 		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
 		Size: s.terminalSize(), Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
-		Image: image, Shell: s.Shell, ProjectUpper: projUpper, ProjectWork: projWork,
+		Image: image, Shell: s.Shell, ProjectUpper: projUpper, ProjectWork: projWork, Net: netDriver,
 	})
 	if err != nil {
 		return nil, release, err
@@ -156,7 +154,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
 	spec.PidsMax = p.Limits.Pids
-	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
+	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netDriver, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
 }
 
 // cgroupFor acquires the run's cgroup when its limits need one. It comes

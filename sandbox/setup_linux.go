@@ -14,6 +14,7 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/network"
 	"sandbox/profiles"
 )
 
@@ -252,7 +253,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 	sp.Network.Ports = nil
 	if st.Network != "" && st.Network != sp.Network.Mode {
 		sp.Network.Mode = st.Network
-		if st.Network != NetProxy {
+		if st.Network != network.Proxy {
 			sp.Network.Allow = nil
 		}
 	}

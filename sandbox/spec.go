@@ -7,6 +7,7 @@ import (
 
 	"sandbox/console"
 	"sandbox/mounts"
+	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/userns"
 )
@@ -28,14 +29,9 @@ type Spec struct {
 	// KeepGroups: the payload keeps the user's supplementary groups (for
 	// granted devices), instead of dropping them with setgroups(2).
 	KeepGroups bool `json:"keep_groups,omitempty"`
-	// Network is the [network] mode: none, slirp, host or proxy.
-	Network string `json:"network"`
-	// Unreachable are the host's own addresses, routed nowhere inside so
-	// that the slirp helper cannot be used to reach the host's services.
-	Unreachable []string `json:"unreachable,omitempty"`
-	// WatchHostAddrs blocks, besides Unreachable, every address the host
-	// has or gains during the run (addrwatch_linux.go).
-	WatchHostAddrs bool `json:"watch_host_addrs,omitempty"`
+	// Child is init's part of the network mode (Driver.Child): its fields
+	// (network, unreachable, watch_host_addrs) are the Spec's own in JSON.
+	network.Child
 	// Scratch is an empty host directory the root can be built on where
 	// pivot_root is impossible (a host running from its initramfs).
 	Scratch string `json:"scratch,omitempty"`

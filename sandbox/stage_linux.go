@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"sandbox/confine"
+	"sandbox/network"
 )
 
 // Init's side of the payload stage (package confine): the stage's binary
@@ -18,7 +19,7 @@ var stageExe = "/proc/self/exe"
 // confinement derives the stage's policy from the Spec.
 func confinement(spec *Spec, path string) confine.Policy {
 	o := confine.Options{Path: path, Security: spec.Security, Mounts: spec.Mounts, Root: spec.Process.UID == 0}
-	if spec.Network == NetProxy {
+	if spec.Network == network.Proxy {
 		o.ProxyPorts = proxyPorts()
 	}
 	return confine.NewPolicy(o)
@@ -27,7 +28,7 @@ func confinement(spec *Spec, path string) confine.Policy {
 // proxyPorts are the ports of the proxy's listeners inside.
 func proxyPorts() []uint16 {
 	var ports []uint16
-	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
+	for _, addr := range []string{network.ProxyHTTPAddr, network.ProxySOCKSAddr} {
 		_, port, _ := net.SplitHostPort(addr)
 		n, _ := strconv.ParseUint(port, 10, 16)
 		ports = append(ports, uint16(n))

@@ -17,8 +17,7 @@ const (
 	msgExecError = "exec-error" // init: the payload could not start; Code
 	msgStarted   = "started"    // init: the payload runs
 	msgExited    = "exited"     // init: the payload ended; Status
-	msgListeners = "listeners"  // init: the proxy's listening sockets ride along (HTTP, SOCKS5)
-	msgResolver  = "resolver"   // init: the recording resolver's UDP socket rides along (mode none)
+	msgNetwork   = "network"    // init: the network's sockets ride along (network.Child.Setup): the proxy's listeners, the resolver's socket
 )
 
 // message is one datagram on the SOCK_SEQPACKET sync socket.

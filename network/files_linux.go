@@ -1,4 +1,4 @@
-package sandbox
+package network
 
 import (
 	"fmt"
@@ -8,32 +8,19 @@ import (
 	"sort"
 	"strings"
 
+	"sandbox/internal/reexec"
 	"sandbox/mounts"
 	"sandbox/profiles"
-	"sandbox/proxy"
 	"sandbox/slirp"
 )
 
-// Network modes of [network] mode.
-const (
-	NetNone  = "none"
-	NetSlirp = "slirp"
-	NetHost  = "host"
-	NetProxy = "proxy"
-)
-
-// The proxy's fixed addresses inside the sandbox.
-const (
-	ProxyHTTPAddr  = "127.0.0.1:3128"
-	ProxySOCKSAddr = "127.0.0.1:1080"
-)
-
-// networkFiles writes the sandbox's resolv.conf and hosts into dir and
+// writeFiles writes the sandbox's resolv.conf and hosts into dir and
 // returns the mounts that put them in place, and the variables the mode
-// adds to the environment.
-func networkFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[string]string, error) {
-	if n.Mode == NetHost {
-		return nil, nil, nil
+// adds to the environment: Driver.Files of the modes with a network
+// namespace of their own.
+func writeFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[string]string, error) {
+	if dir == "" {
+		return nil, nil, errNoDir
 	}
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n"
 	names := make([]string, 0, len(n.Hosts))
@@ -47,7 +34,7 @@ func networkFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[st
 	files := map[string]string{"/etc/hosts": hosts}
 	env := map[string]string{}
 	switch n.Mode {
-	case NetNone:
+	case None:
 		// The recording resolver (lookups.go): no search domains, so a
 		// name is asked for once, as it was written. A host with no
 		// resolv.conf at all (the cgroup v2 test VM) has no name service
@@ -57,9 +44,9 @@ func networkFiles(n profiles.Network, hostname, dir string) (mounts.Plan, map[st
 			break
 		}
 		files[resolvConfTarget()] = "# sandbox: network mode none: lookups fail at once (NXDOMAIN) and are\n# listed when the run ends.\nnameserver 127.0.0.1\noptions attempts:1\n"
-	case NetSlirp:
+	case Slirp:
 		files[resolvConfTarget()] = resolvConf(n.DNS)
-	case NetProxy:
+	case Proxy:
 		files[resolvConfTarget()] = "# sandbox: network mode proxy: no DNS and no route out; HTTP_PROXY,\n# HTTPS_PROXY and ALL_PROXY lead to the allowlisting proxy.\n"
 		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
 			env[k] = "http://" + ProxyHTTPAddr
@@ -112,25 +99,23 @@ func resolvConf(servers []string) string {
 	return b.String()
 }
 
-// netOptions turns [network] into the parent's part of the network: the
-// helper to start and the proxy to serve.
-func netOptions(n profiles.Network, stateDir string) (*NetOptions, error) {
+// slirpConfig is the helper's configuration for [network]; noRoute: the
+// helper only publishes ports (mode proxy).
+func slirpConfig(n profiles.Network, stateDir string, noRoute bool) *slirp.Config {
 	var ports []slirp.PortSpec
 	for _, p := range n.Ports {
 		ports = append(ports, slirp.PortSpec{HostIP: p.HostIP, HostPort: p.HostPort, Port: p.Port, Proto: p.Proto})
 	}
-	cfg := &slirp.Config{Backend: string(n.Backend), Ports: ports, AllowHostLoopback: n.AllowHostLoopback, StateDir: stateDir,
-		Watchdog: func() *exec.Cmd { return initCommand("watchdog") }}
-	switch n.Mode {
-	case NetSlirp:
-		return &NetOptions{Slirp: cfg}, nil
-	case NetProxy:
-		o := &NetOptions{Proxy: &proxy.Policy{Allow: n.Allow, Hosts: n.Hosts, AllowLocal: n.AllowHostLoopback}}
-		if len(ports) > 0 {
-			cfg.NoRoute = true
-			o.Slirp = cfg
+	return &slirp.Config{Backend: string(n.Backend), Ports: ports, AllowHostLoopback: n.AllowHostLoopback, StateDir: stateDir,
+		NoRoute: noRoute, Watchdog: func() *exec.Cmd { return reexec.Command("watchdog") }}
+}
+
+// The helper's watchdog (slirp.Watchdog) runs as a fresh copy of this
+// binary.
+func init() {
+	reexec.Register("watchdog", "sandbox-watch", func(args []string) {
+		if len(args) == 1 {
+			slirp.Watchdog(args[0])
 		}
-		return o, nil
-	}
-	return nil, nil
+	})
 }

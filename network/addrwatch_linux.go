@@ -1,4 +1,4 @@
-package sandbox
+package network
 
 import (
 	"encoding/binary"
@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// addrWatchFD is where the parent puts the host's address-watch socket
-// (after the sync socket) when the spec asks for it.
-const addrWatchFD = 4
+// WatchFD is where the parent puts the host's address-watch socket
+// (Driver.Inherit, after init's sync socket) when the spec asks for it.
+const WatchFD = 4
 
 // openAddrWatch opens, in the host's network namespace, a netlink socket
 // subscribed to address changes. Init reads it for the whole run: the

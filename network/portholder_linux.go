@@ -1,4 +1,4 @@
-package sandbox
+package network
 
 import (
 	"errors"
@@ -10,21 +10,29 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"sandbox/runs"
 	"sandbox/slirp"
 )
+
+// Holder is a live run, as far as the ports it publishes go.
+type Holder struct {
+	PID      int
+	ID, Name string
+	Ports    []string // "HOSTIP:HOSTPORT->PORT/PROTO"
+}
 
 // nameHolder names the live run whose network helper holds a port that
 // cannot be forwarded: the helper runs in that sandbox's user namespace,
 // where its sockets cannot be inspected.
-func nameHolder(err error) error {
+func nameHolder(err error, live func() []Holder) error {
 	var pe *slirp.PortError
 	if !errors.As(err, &pe) || !errors.Is(pe.Err, unix.EADDRINUSE) {
 		return err
 	}
 	host := net.JoinHostPort(pe.Port.HostIP, strconv.Itoa(pe.Port.HostPort)) + "->"
-	live, _ := runs.List()
-	for _, r := range live {
+	if live == nil {
+		return err
+	}
+	for _, r := range live() {
 		if r.PID == os.Getpid() {
 			continue // our own record, with the same ports
 		}

@@ -1,4 +1,4 @@
-package sandbox
+package network
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ func loopbackUp() error {
 // loopback (port 53, which init may bind: it holds CAP_NET_BIND_SERVICE
 // over the network namespace its user namespace owns) and hands it to the
 // parent, which answers and records the lookups.
-func sendResolver(sock syncSocket) error {
+func sendResolver(send Send) error {
 	c, err := net.ListenPacket("udp", ResolverAddr)
 	if err != nil {
 		return fmt.Errorf("opening the resolver's socket on %s in the sandbox: %w", ResolverAddr, err)
@@ -46,14 +46,14 @@ func sendResolver(sock syncSocket) error {
 		return err
 	}
 	defer f.Close()
-	return sock.send(message{Type: msgResolver}, int(f.Fd()))
+	return send(int(f.Fd()))
 }
 
 // sendProxyListeners opens the proxy's listening sockets on the sandbox's
 // loopback and hands them to the parent, which serves them from the host's
 // network namespace: a socket keeps the namespace it was made in, so the
 // sandbox reaches the proxy without any route out.
-func sendProxyListeners(sock syncSocket) error {
+func sendProxyListeners(send Send) error {
 	var fds []int
 	for _, addr := range []string{ProxyHTTPAddr, ProxySOCKSAddr} {
 		l, err := net.Listen("tcp", addr)
@@ -68,5 +68,5 @@ func sendProxyListeners(sock syncSocket) error {
 		defer f.Close()
 		fds = append(fds, int(f.Fd()))
 	}
-	return sock.send(message{Type: msgListeners}, fds...)
+	return send(fds...)
 }
