@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 	"sandbox/userns"
 )
 
@@ -29,7 +30,7 @@ type Options struct {
 	Mapping   *userns.Mapping
 	Host      host.Host
 	// Files is a directory for the files the sandbox bind-mounts
-	// (resolv.conf, hosts); RunFilesDir gives the run's own.
+	// (resolv.conf, hosts); sandbox.RunFilesDir gives the run's own.
 	Files string
 	// Image, if set, is the root filesystem instead of the host's.
 	Image *ImageRoot
@@ -49,10 +50,10 @@ func projectOp(o Options) *mounts.Op {
 	return &mounts.Op{Kind: mounts.OverlayDir, Target: o.Project, Layers: []string{o.Project}, Upper: o.ProjectUpper, Work: o.ProjectWork}
 }
 
-// NewSpec resolves a profile against the host into a Spec. It creates the
+// NewSpec resolves a profile against the host into a sandbox.Spec. It creates the
 // project's persistent sandbox home if needed and checks that every bind
 // source exists, so mistakes surface before any namespace is made.
-func NewSpec(o Options) (*Spec, error) {
+func NewSpec(o Options) (*sandbox.Spec, error) {
 	p, h := o.Profile, o.Host
 	if filepath.Clean(o.Project) == "/" {
 		return nil, errors.New("the project directory is /: run sandbox from a project directory, or put a sandbox.toml in one")
@@ -66,11 +67,11 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	homeDir := ""
 	if !o.Ephemeral {
-		homeDir = filepath.Join(h.DataDir, "homes", projectID(o.Project))
+		homeDir = filepath.Join(h.DataDir, "homes", sandbox.HomeID(o.Project))
 		if err := os.MkdirAll(homeDir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the sandbox home: %w", err)
 		}
-		touchHome(homeDir, o.Project)
+		sandbox.TouchHome(homeDir, o.Project)
 	}
 	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {
@@ -92,21 +93,21 @@ func NewSpec(o Options) (*Spec, error) {
 	})
 	fixed := map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell,
 		"PATH": insidePath(lookupEnv(h.Environ, "PATH"), plan)}
-	spec := &Spec{
+	spec := &sandbox.Spec{
 		Hostname: p.Hostname,
 		Mounts:   plan,
-		Process: Process{
+		Process: sandbox.Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
 			Env: buildEnv(p, h.Environ, merge(netEnv, fixed)),
 		},
-		UIDMap:    userns.Within(nestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
-		GIDMap:    userns.Within(nestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
+		UIDMap:    userns.Within(sandbox.NestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
+		GIDMap:    userns.Within(sandbox.NestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
 		SetGroups: !o.Mapping.Single(),
 		Network:   string(p.Network.Mode),
 		Security:  p.Security,
 	}
-	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
-		spec.Unreachable = hostAddresses()
+	if p.Network.Mode == sandbox.NetSlirp && !p.Network.AllowHostLoopback {
+		spec.Unreachable = sandbox.HostAddresses()
 		spec.WatchHostAddrs = true
 	}
 	if err := spec.Validate(); err != nil {
@@ -122,33 +123,17 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, protectOps(p, o.Project, extra)...)
-	if o.Files == "" && p.Network.Mode != NetHost {
+	extra = append(extra, sandbox.ProtectOps(p, o.Project, extra)...)
+	if o.Files == "" && p.Network.Mode != sandbox.NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
-	caches, cacheEnv, err := cacheMounts(p, o.Host, home)
+	caches, cacheEnv, err := sandbox.CacheMounts(p, o.Host, home)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	files, env, err = networkFiles(p.Network, p.Hostname, o.Files)
+	files, env, err = sandbox.NetworkFiles(p.Network, p.Hostname, o.Files)
 	// The profile's own mounts come last, so they win over a cache's.
 	return append(caches, extra...), files, merge(cacheEnv, env), err
-}
-
-// nestedMap lays out the payload's ids over the outer namespace's total
-// ids: keep-id for "self", identity for "root".
-func nestedMap(userMode string, own, total int) []userns.IDMap {
-	if userMode == "root" {
-		return userns.Identity(total)
-	}
-	return userns.KeepID(own, total)
-}
-
-// projectID names a project's state: readable, and unique per path (a
-// name, not a secret: FNV keeps crypto's package initialisation out of
-// every sandbox start).
-func projectID(project string) string {
-	return projectBase(project) + "-" + projectHash(project)
 }
 
 func profileMounts(p *profiles.Profile, project, home string, h host.Host) (mounts.Plan, error) {
@@ -172,7 +157,7 @@ func profileMounts(p *profiles.Profile, project, home string, h host.Host) (moun
 			return nil, err
 		}
 		if _, err := os.Stat(src); err != nil {
-			return nil, &SetupError{
+			return nil, &sandbox.SetupError{
 				Msg: fmt.Sprintf("mount source %s (for %s) does not exist", src, m.Target),
 				Fix: "create it (mkdir -p " + src + "), or remove the mount from the profile",
 			}

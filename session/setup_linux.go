@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"crypto/sha256"
@@ -15,6 +15,7 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // StepError is a setup step that failed: the run exits with its status.
@@ -129,7 +130,7 @@ func inputFiles(project string, inputs []string) ([]string, error) {
 	for _, in := range inputs {
 		matches, err := filepath.Glob(filepath.Join(project, in))
 		if err != nil || len(matches) == 0 {
-			return nil, &SetupError{Msg: fmt.Sprintf("setup input %q matches no file in the project", in), Fix: "fix the path in inputs, or create the file"}
+			return nil, &sandbox.SetupError{Msg: fmt.Sprintf("setup input %q matches no file in the project", in), Fix: "fix the path in inputs, or create the file"}
 		}
 		for _, m := range matches {
 			err := filepath.Walk(m, func(p string, fi os.FileInfo, err error) error {
@@ -172,7 +173,7 @@ func fileSHA256(p string) (string, error) {
 // and returns the image the last one made (base when there are none).
 // announce prints each step's header. With s.Locked, every step must give
 // the key and layer sandbox.lock records (*LockError otherwise).
-func (s Session) buildSteps(imgs *Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
+func (s Session) buildSteps(imgs *sandbox.Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
 	epoch, err := clampTime(base)
 	if err != nil {
 		return nil, nil, err
@@ -232,7 +233,7 @@ func clampTime(base *imagestore.Image) (time.Time, error) {
 	}
 	n, err := strconv.ParseInt(sde, 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, &SetupError{Msg: fmt.Sprintf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", sde), Fix: "set it to a Unix time such as $(git log -1 --format=%ct), or unset it"}
+		return time.Time{}, &sandbox.SetupError{Msg: fmt.Sprintf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", sde), Fix: "set it to a Unix time such as $(git log -1 --format=%ct), or unset it"}
 	}
 	return time.Unix(n, 0), nil
 }
@@ -252,7 +253,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 	sp.Network.Ports = nil
 	if st.Network != "" && st.Network != sp.Network.Mode {
 		sp.Network.Mode = st.Network
-		if st.Network != NetProxy {
+		if st.Network != sandbox.NetProxy {
 			sp.Network.Allow = nil
 		}
 	}
@@ -262,7 +263,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 // runStep runs one step as a sandbox on parent with a fresh upper layer,
 // and commits that layer as ref. sp is its stepProfile. The project is
 // read-only to it.
-func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
+func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(imgs.Root(), "tmp"), "step-")
 	if err != nil {
 		return nil, err
@@ -282,7 +283,7 @@ func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, par
 	step := s
 	step.Profile, step.Args, step.Terminal, step.Shell, step.Ephemeral = sp, []string{"/bin/sh", "-c", st.Run}, false, false, false
 	step.Cwd = s.Project
-	step.Lifecycle = Lifecycle{} // a step is no run of the user's: no name, log or "started"
+	step.Lifecycle = sandbox.Lifecycle{} // a step is no run of the user's: no name, log or "started"
 	step.imageRoot = &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
 	res, err := step.Run()
 	if err != nil {
@@ -293,7 +294,7 @@ func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, par
 	}
 	return imgs.Store.Commit(parent, upper, imagestore.CommitOptions{
 		Ref: ref, CreatedBy: st.Run, Message: "sandbox setup step",
-		Created: epoch, Epoch: epoch, Ignore: mountpoints(host, sp, s.Project),
+		Created: epoch, Epoch: epoch, Ignore: sandbox.Mountpoints(host, sp, s.Project),
 	})
 }
 
@@ -304,7 +305,7 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := OpenImages(host)
+	imgs, err := sandbox.OpenImages(host)
 	if err != nil {
 		return nil, err
 	}

@@ -1,16 +1,16 @@
-package sandbox
+package session
 
 import (
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"sandbox/host"
 	"sandbox/mounts"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 	"sandbox/userns"
 )
 
@@ -49,7 +49,7 @@ func TestNewSpec(t *testing.T) {
 	if spec.Process.UID != 1000 || spec.Process.Cwd != project || !spec.SetGroups {
 		t.Errorf("process = %+v", spec.Process)
 	}
-	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", projectID(project))); err != nil {
+	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", sandbox.HomeID(project))); err != nil {
 		t.Errorf("the persistent home was not created: %v", err)
 	}
 	p.User = "root"
@@ -81,31 +81,6 @@ func TestPasses(t *testing.T) {
 	for name, want := range map[string]bool{"TERM": true, "LC_ALL": true, "LC_": true, "TERMINFO": false, "LANG": false} {
 		if got := passes(pats, name); got != want {
 			t.Errorf("passes(%q) = %v, want %v", name, got, want)
-		}
-	}
-}
-
-func TestExitStatus(t *testing.T) {
-	// Wait statuses as the kernel encodes them: exit code in bits 8-15,
-	// terminating signal in bits 0-6.
-	for ws, want := range map[syscall.WaitStatus]int{0: 0, 42 << 8: 42, 9: 137, 15: 143} {
-		if got := ExitStatus(ws); got != want {
-			t.Errorf("ExitStatus(%#x) = %d, want %d", int(ws), got, want)
-		}
-	}
-}
-
-func TestExecFailure(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		want int
-	}{
-		{&os.PathError{Op: "fork/exec", Path: "x", Err: syscall.ENOENT}, 127},
-		{&os.PathError{Op: "fork/exec", Path: "x", Err: syscall.EACCES}, 126},
-		{&os.PathError{Op: "fork/exec", Path: "x", Err: syscall.ENOEXEC}, 126},
-	} {
-		if got, _ := execFailure("x", tt.err); got != tt.want {
-			t.Errorf("execFailure(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }

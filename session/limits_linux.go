@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // rlimitResources maps [limits.rlimits] names to resources.
@@ -27,15 +28,15 @@ var rlimitResources = map[string]int{
 	"sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
 }
 
-// rlimits turns the profile's [limits.rlimits] into Spec values.
-func rlimits(l profiles.Limits) []Rlimit {
-	var out []Rlimit
+// rlimits turns the profile's [limits.rlimits] into sandbox.Spec values.
+func rlimits(l profiles.Limits) []sandbox.Rlimit {
+	var out []sandbox.Rlimit
 	for name, v := range l.Rlimits {
 		max := uint64(v)
 		if v < 0 {
 			max = math.MaxUint64 // RLIM_INFINITY
 		}
-		out = append(out, Rlimit{Resource: rlimitResources[name], Name: name, Max: max})
+		out = append(out, sandbox.Rlimit{Resource: rlimitResources[name], Name: name, Max: max})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -117,9 +118,9 @@ func reexecInScope() error {
 	}
 	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
 	env := append(os.Environ(), ScopeEnv+"=1")
-	if os.Getenv(SupervisorEnv) != "" {
+	if os.Getenv(sandbox.SupervisorEnv) != "" {
 		// The ready pipe of `run -d` must reach the supervisor in the scope.
-		_, _ = unix.FcntlInt(ReadyFD, unix.F_SETFD, 0)
+		_, _ = unix.FcntlInt(sandbox.ReadyFD, unix.F_SETFD, 0)
 	}
 	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
 }

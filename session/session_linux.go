@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
@@ -43,23 +44,23 @@ type Session struct {
 	// Locked: the image and every setup step must match sandbox.lock
 	// (--locked, SANDBOX_LOCKED=1).
 	Locked bool
-	// Lifecycle names the run and says where its output goes.
-	Lifecycle Lifecycle
+	// sandbox.Lifecycle names the run and says where its output goes.
+	Lifecycle sandbox.Lifecycle
 
 	// imageRoot, if set, is the root to run on as it is (a setup step).
 	imageRoot *ImageRoot
 }
 
 // Run resolves the session against this host and runs it.
-func (s Session) Run() (*Result, error) {
+func (s Session) Run() (*sandbox.Result, error) {
 	o, release, err := s.prepare()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	res, err := Run(*o)
-	var ee *ExecError
-	if errors.As(err, &ee) && ee.Code == ExitNotFound && len(o.Spec.Process.Args) > 0 {
+	res, err := sandbox.Run(*o)
+	var ee *sandbox.ExecError
+	if errors.As(err, &ee) && ee.Code == sandbox.ExitNotFound && len(o.Spec.Process.Args) > 0 {
 		if host, herr := host.Current(); herr == nil {
 			ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, s.imageName(), host)
 		}
@@ -75,19 +76,19 @@ func (s Session) imageName() string {
 	return s.Profile.Image
 }
 
-// prepare resolves everything Run needs. What it creates on the way (the
+// prepare resolves everything sandbox.Run needs. What it creates on the way (the
 // run's files directory, a cgroup) is removed again if it fails.
-func (s Session) prepare() (o *RunOptions, release func(), err error) {
+func (s Session) prepare() (o *sandbox.RunOptions, release func(), err error) {
 	release = func() {}
 	host, err := host.Current()
 	if err != nil {
 		return nil, release, err
 	}
-	if err := CheckProject(s.Project, host); err != nil {
+	if err := sandbox.CheckProject(s.Project, host); err != nil {
 		return nil, release, err
 	}
 	p := *s.Profile.Clone()
-	mapping, err := runMapping(host, &p, s.imageRoot != nil)
+	mapping, err := sandbox.RunMapping(host, &p, s.imageRoot != nil)
 	if err != nil {
 		return nil, release, err
 	}
@@ -104,7 +105,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	var projUpper, projWork string
 	if p.Project == "overlay" && !s.Ephemeral {
 		var releaseProject func()
-		if projUpper, projWork, releaseProject, err = prepareProjectOverlay(host, s.Project); err != nil {
+		if projUpper, projWork, releaseProject, err = sandbox.PrepareProjectOverlay(host, s.Project); err != nil {
 			return nil, release, err
 		}
 		releaseImage := release
@@ -127,7 +128,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			}
 		}()
 	}
-	files, err := RunFilesDir()
+	files, err := sandbox.RunFilesDir()
 	if err != nil {
 		return nil, release, err
 	}
@@ -136,7 +137,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 			os.RemoveAll(files)
 		}
 	}()
-	netOpts, err := netOptions(p.Network, files)
+	netOpts, err := sandbox.NetworkOptions(p.Network, files)
 	if err != nil {
 		return nil, release, err
 	}
@@ -149,13 +150,13 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 		return nil, release, err
 	}
 	if s.imageRoot == nil { // setup steps build cached layers: no host doors
-		if err := addGrants(spec, &p, host, files); err != nil {
+		if err := sandbox.AddGrants(spec, &p, host, files); err != nil {
 			return nil, release, err
 		}
 	}
 	spec.Process.Rlimits = rlimits(p.Limits)
 	spec.PidsMax = p.Limits.Pids
-	return &RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
+	return &sandbox.RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
 }
 
 // cgroupFor acquires the run's cgroup when its limits need one. It comes
@@ -185,7 +186,7 @@ func (s Session) workdir(profileDir string) string {
 
 // lifecycle is the run's record keeping: an ephemeral run, or a setup
 // step's, keeps no record of its own.
-func (s Session) lifecycle() Lifecycle {
+func (s Session) lifecycle() sandbox.Lifecycle {
 	life := s.Lifecycle
 	life.Ephemeral = s.Ephemeral || s.imageRoot != nil
 	return life
@@ -204,7 +205,7 @@ func (s Session) terminalSize() console.Size {
 // project's sandbox on it, locked until release.
 func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, func(), error) {
 	nothing := func() {}
-	imgs, err := OpenImages(host)
+	imgs, err := sandbox.OpenImages(host)
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -226,29 +227,29 @@ func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, 
 	if s.Ephemeral {
 		return root, nothing, nil
 	}
-	st, err := openSandbox(host, s.Project, img, mountpoints(host, p, s.Project))
+	st, err := sandbox.OpenProjectLayer(host, s.Project, img, sandbox.Mountpoints(host, p, s.Project))
 	if err != nil {
 		return nil, nothing, err
 	}
-	if st.info.Head != "" {
+	if st.Head() != "" {
 		// The sandbox stands on a commit of its own.
-		head, err := imgs.Get(st.info.Head)
+		head, err := imgs.Get(st.Head())
 		if err != nil {
-			st.close()
-			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.info.Head, err)
+			st.Close()
+			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.Head(), err)
 		}
 		root.Config, root.Layers = head.Config, head.Dirs()
 	}
-	if err := imgs.AddUse(imagestore.Use{ID: projectID(s.Project), Project: s.Project, Digest: st.info.head()}); err != nil {
-		st.close()
+	if err := imgs.AddUse(imagestore.Use{ID: sandbox.HomeID(s.Project), Project: s.Project, Digest: st.Digest()}); err != nil {
+		st.Close()
 		return nil, nothing, err
 	}
-	root.Upper, root.Work = st.upper(), st.work()
-	return root, st.close, nil
+	root.Upper, root.Work = st.Upper(), st.Work()
+	return root, st.Close, nil
 }
 
 // resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
 // missing.
-func (s Session) resolveImage(imgs *Images, p *profiles.Profile) (*imagestore.Image, error) {
-	return imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
+func (s Session) resolveImage(imgs *sandbox.Images, p *profiles.Profile) (*imagestore.Image, error) {
+	return imgs.Resolve(context.Background(), sandbox.ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
 }

@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // TestStepKeyCoversItsInputs changes one thing a step layer depends on at
@@ -45,7 +46,7 @@ func TestStepKeyCoversItsInputs(t *testing.T) {
 		{"another project path, same inputs", func(c *keyCase) {}, true}, // newInput makes a fresh TempDir
 		{"host environment", func(c *keyCase) { c.in.host.Environ = append(c.in.host.Environ, "TZ=Asia/Tokyo") }, true},
 		{"network backend", func(c *keyCase) { c.p.Network.Backend = "pasta" }, true},
-		{"network mode (a step keeps the profiles)", func(c *keyCase) { c.p.Network.Mode = NetSlirp }, false},
+		{"network mode (a step keeps the profiles)", func(c *keyCase) { c.p.Network.Mode = sandbox.NetSlirp }, false},
 		{"parent", func(c *keyCase) { c.in.parent = "sha256:22" }, false},
 		{"command", func(c *keyCase) { c.st.Run = "make deps2" }, false},
 		{"user", func(c *keyCase) { c.st.User = "self" }, false},
@@ -53,7 +54,7 @@ func TestStepKeyCoversItsInputs(t *testing.T) {
 		{"profile env", func(c *keyCase) { c.p.Env = map[string]string{"B": "1"} }, false},
 		{"input content", func(c *keyCase) { os.WriteFile(filepath.Join(c.in.project, "deps.txt"), []byte("v2\n"), 0o644) }, false},
 		{"clamp time (SOURCE_DATE_EPOCH)", func(c *keyCase) { c.in.epoch = time.Unix(1700000001, 0) }, false},
-		{"network mode", func(c *keyCase) { c.p.Network.Mode = NetProxy }, false},
+		{"network mode", func(c *keyCase) { c.p.Network.Mode = sandbox.NetProxy }, false},
 		{"proxy allowlist", func(c *keyCase) { c.p.Network.Allow = []string{"pkg.example.org"} }, false},
 		{"extra hosts", func(c *keyCase) { c.p.Network.Hosts = map[string]string{"pkg.test": "127.0.0.2"} }, false},
 		{"mount", func(c *keyCase) {

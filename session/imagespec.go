@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 
 	"sandbox/imagestore"
 	"sandbox/mounts"
+	"sandbox/sandbox"
 	"sandbox/userns"
 )
 
@@ -28,7 +29,7 @@ type ImageRoot struct {
 // newImageSpec is NewSpec for an image: the image's user, working
 // directory, environment and command apply where the profile and flags
 // leave them unset.
-func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string) (*Spec, error) {
+func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string) (*sandbox.Spec, error) {
 	p, h, img := o.Profile, o.Host, o.Image
 	top := append([]string{img.Upper}, reversed(img.Layers)...)
 	if img.Upper == "" {
@@ -42,11 +43,11 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	case self:
 		uid, gid, name, home = h.UID, h.GID, h.Name, h.Home
 		if !o.Ephemeral {
-			homeDir = filepath.Join(h.DataDir, "homes", projectID(o.Project))
+			homeDir = filepath.Join(h.DataDir, "homes", sandbox.HomeID(o.Project))
 			if err := os.MkdirAll(homeDir, 0o700); err != nil {
 				return nil, fmt.Errorf("creating the sandbox home: %w", err)
 			}
-			touchHome(homeDir, o.Project)
+			sandbox.TouchHome(homeDir, o.Project)
 		}
 	case p.IsSet("user") && p.User == "root":
 		uid, gid, name, home, shell = imageUser("0", top)
@@ -67,7 +68,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		return nil, err
 	}
 	args := imageArgs(o, shell)
-	if p.Network.Mode == NetHost {
+	if p.Network.Mode == sandbox.NetHost {
 		netOps = append(netOps, hostNameFiles()...)
 	}
 	io := mounts.ImageOptions{
@@ -87,10 +88,10 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	if err != nil {
 		return nil, err
 	}
-	spec := &Spec{
+	spec := &sandbox.Spec{
 		Hostname: p.Hostname,
 		Mounts:   mounts.Image(io),
-		Process: Process{
+		Process: sandbox.Process{
 			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
 			Env: buildEnv(p, h.Environ, merge(env, fixed)),
 		},
@@ -100,8 +101,8 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 		Network:   string(p.Network.Mode),
 		Security:  p.Security,
 	}
-	if p.Network.Mode == NetSlirp && !p.Network.AllowHostLoopback {
-		spec.Unreachable = hostAddresses()
+	if p.Network.Mode == sandbox.NetSlirp && !p.Network.AllowHostLoopback {
+		spec.Unreachable = sandbox.HostAddresses()
 		spec.WatchHostAddrs = true
 	}
 	return spec, spec.Validate()
@@ -113,7 +114,7 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 func imageNestedMap(o Options, self bool, uid, gid int) ([]userns.IDMap, error) {
 	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
 	if uid >= total || gid >= total {
-		return nil, &SetupError{
+		return nil, &sandbox.SetupError{
 			Msg: fmt.Sprintf("the image's user %q is uid %d gid %d, beyond the %d ids this sandbox maps", o.Image.Config.User, uid, gid, total),
 			Fix: "give your user a subordinate id range (sandbox doctor says how), or set user = \"root\" in the profile",
 		}
@@ -211,7 +212,7 @@ func lookupImageUser(user string, dirs []string) (uid, gid int, name, home, shel
 	u, g, hasGroup := strings.Cut(user, ":")
 	uid, gid, name, home, shell = imageUser(u, dirs)
 	if uid < 0 {
-		return 0, 0, "", "", "", &SetupError{
+		return 0, 0, "", "", "", &sandbox.SetupError{
 			Msg: fmt.Sprintf("the image's user %q is not in its /etc/passwd", user),
 			Fix: "set user = \"root\" in the profile, or use a numeric uid",
 		}
@@ -257,7 +258,7 @@ func imageGroup(g string, dirs []string) (int, error) {
 			return strconv.Atoi(f[2])
 		}
 	}
-	return 0, &SetupError{Msg: fmt.Sprintf("the image's group %q is not in its /etc/group", g), Fix: "use a numeric gid"}
+	return 0, &sandbox.SetupError{Msg: fmt.Sprintf("the image's group %q is not in its /etc/group", g), Fix: "use a numeric gid"}
 }
 
 // passwdLines reads a colon-separated file of the image. Symlinks are not
@@ -282,7 +283,7 @@ func passwdLines(dirs []string, rel string) [][]string {
 
 // newImageSpecFor resolves the profile's mounts and network files, then
 // the image.
-func newImageSpecFor(o Options) (*Spec, error) {
+func newImageSpecFor(o Options) (*sandbox.Spec, error) {
 	p := o.Profile
 	home := o.Host.Home
 	if !(p.IsSet("user") && p.User == "self") {
