@@ -19,89 +19,137 @@ import (
 // DefaultPath is PATH inside unless the profile sets one.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// Options are the inputs of NewSpec.
+// Request is one sandbox run as asked for: the profile (flags applied),
+// the project and the command. The user's run is one, each setup step
+// another; NewSpec resolves either the same way.
+type Request struct {
+	Profile  *profiles.Profile
+	Project  string   // absolute path of the project root
+	Args     []string // the command; empty: the image's command, else the shell
+	Terminal bool     // give the payload a PTY
+	// Shell: this is `sandbox shell`, so no command means the shell, also
+	// on an image with a command of its own.
+	Shell     bool
+	Ephemeral bool // a throwaway home and layer instead of the persistent ones
+}
+
+// Options are what NewSpec resolves a Request against: what this host
+// and this run's preparation found or made. None of it is the user's
+// choice: that is all in the Request.
 type Options struct {
-	Profile   *profiles.Profile
-	Project   string   // absolute path of the project root
-	Args      []string // the command; empty runs the profile's shell
-	Terminal  bool
-	Size      console.Size
-	Ephemeral bool // a throwaway home instead of the persistent one
-	Mapping   *userns.Mapping
-	Host      host.Host
+	Host    host.Host
+	Mapping *userns.Mapping
+	// Root is the filesystem the sandbox's / is made of: HostRoot or an
+	// *ImageRoot.
+	Root Root
 	// Files is a directory for the files the sandbox bind-mounts
 	// (resolv.conf, hosts); sandbox.RunFilesDir gives the run's own.
 	Files string
-	// Image, if set, is the root filesystem instead of the host's.
-	Image *ImageRoot
-	// Shell: the session is `sandbox shell`, so no command means the
-	// shell, not the image's command.
-	Shell bool
+	Size  console.Size // the user's terminal, for a request with Terminal
 	// ProjectUpper and ProjectWork hold the project's changes in project
 	// = "overlay" mode; empty: in memory (--ephemeral).
 	ProjectUpper, ProjectWork string
 }
 
-// projectOp is the project's mount in project = "overlay" mode, else nil.
-func projectOp(o Options) *mounts.Op {
-	if o.Profile.Project != "overlay" {
-		return nil
-	}
-	return &mounts.Op{Kind: mounts.OverlayDir, Target: o.Project, Layers: []string{o.Project}, Upper: o.ProjectUpper, Work: o.ProjectWork}
+// Root is a root filesystem value: what a sandbox's / is made of. It
+// decides what the host's own directories and an image decide
+// differently: who the payload is (user, home, shell), where it starts
+// (working directory, command), PATH and the environment the root brings,
+// the mounts that make the root, and how the payload's ids nest. NewSpec
+// does everything else the same way for both.
+type Root interface {
+	// user is who the payload runs as, with their home and shell.
+	user(r Request, h host.Host) (identity, error)
+	// cwd is the payload's working directory.
+	cwd(r Request) (string, error)
+	// args is the command: the request's, else the root's default.
+	args(r Request, shell string) []string
+	// plan is the whole mount plan: the root's own mounts around the
+	// ones every root gets (c).
+	plan(c common) mounts.Plan
+	// env is the root's own environment, below everything else; path is
+	// PATH (none: buildEnv's default), above everything but [env].
+	env() map[string]string
+	path(h host.Host, plan mounts.Plan) map[string]string
+	// nested maps the payload's ids onto the sandbox's outer namespace.
+	nested(id identity, o Options) (uids, gids []userns.IDMap, err error)
+	// name is the image the root is, "" for the host's.
+	name() string
 }
 
-// NewSpec resolves a profile against the host into a sandbox.Spec. It creates the
-// project's persistent sandbox home if needed and checks that every bind
-// source exists, so mistakes surface before any namespace is made.
-func NewSpec(o Options) (*sandbox.Spec, error) {
-	p, h := o.Profile, o.Host
-	if filepath.Clean(o.Project) == "/" {
+// identity is who the payload runs as on a root.
+type identity struct {
+	uid, gid          int
+	name, home, shell string
+	// tilde is what ~ means in the profile's mounts and caches.
+	tilde string
+	// ownHome: the run gets a home of its own at home, the project's
+	// persistent sandbox home (throwaway with --ephemeral).
+	ownHome bool
+	mode    string // the profile's user mode: "self" or "root"
+}
+
+// common are the mounts every root gets, and what a root's plan needs.
+type common struct {
+	host         host.Host
+	id           identity
+	homeDir      string // the persistent home's host directory; "": none
+	project      string
+	files, extra mounts.Plan
+	cgroup2      bool
+	projectOp    *mounts.Op
+	sizes        mounts.Sizes
+	hostNetwork  bool // the run shares the host's network
+}
+
+// projectOp is the project's mount in project = "overlay" mode, else nil.
+func projectOp(r Request, o Options) *mounts.Op {
+	if r.Profile.Project != "overlay" {
+		return nil
+	}
+	return &mounts.Op{Kind: mounts.OverlayDir, Target: r.Project, Layers: []string{r.Project}, Upper: o.ProjectUpper, Work: o.ProjectWork}
+}
+
+// NewSpec resolves a request on a root (o.Root) against the host into a
+// Spec. It creates the project's persistent sandbox home if needed and
+// checks that every bind source exists, so mistakes surface before any
+// namespace is made.
+func NewSpec(r Request, o Options) (*sandbox.Spec, error) {
+	p, h, root := r.Profile, o.Host, o.Root
+	if filepath.Clean(r.Project) == "/" {
 		return nil, errors.New("the project directory is /: run sandbox from a project directory, or put a sandbox.toml in one")
 	}
-	if o.Image != nil {
-		return newImageSpecFor(o)
-	}
-	uid, gid, name, home := h.UID, h.GID, h.Name, h.Home
-	if p.User == "root" {
-		uid, gid, name, home = 0, 0, "root", "/root"
-	}
-	homeDir := ""
-	if !o.Ephemeral {
-		homeDir = filepath.Join(h.DataDir, "homes", sandbox.HomeID(o.Project))
-		if err := os.MkdirAll(homeDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the sandbox home: %w", err)
-		}
-		sandbox.TouchHome(homeDir, o.Project)
-	}
-	extra, netOps, netEnv, err := mountsAndFiles(o, home)
+	id, err := root.user(r, h)
 	if err != nil {
 		return nil, err
 	}
-	cwd := filepath.Join(o.Project, p.Workdir)
-	if fi, err := os.Stat(cwd); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("workdir %s is not a directory in the project", cwd)
+	c := common{host: h, id: id, project: r.Project, cgroup2: p.Limits.NeedsCgroup(), projectOp: projectOp(r, o), sizes: tmpfsSizes(p), hostNetwork: p.Network.Mode == sandbox.NetHost}
+	if c.homeDir, err = persistentHome(r, h, id); err != nil {
+		return nil, err
 	}
-	shell := chooseShell(p.Shell, lookupEnv(h.Environ, "SHELL"))
-	args := o.Args
-	if len(args) == 0 {
-		args = []string{shell}
+	var netEnv map[string]string
+	if c.extra, c.files, netEnv, err = mountsAndFiles(r, o, id.tilde); err != nil {
+		return nil, err
 	}
-	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
-	plan := mounts.Host(mounts.HostOptions{
-		Root: h.Root, Home: home, HomeDir: homeDir, Project: o.Project, Files: netOps, Extra: extra,
-		Cgroup2: p.Limits.NeedsCgroup(), ProjectOp: projectOp(o), Sizes: tmpfsSizes(p),
-	})
-	fixed := map[string]string{"HOME": home, "USER": name, "LOGNAME": name, "SHELL": shell,
-		"PATH": insidePath(lookupEnv(h.Environ, "PATH"), plan)}
+	cwd, err := root.cwd(r)
+	if err != nil {
+		return nil, err
+	}
+	plan := root.plan(c)
+	fixed := map[string]string{"HOME": id.home, "USER": id.name, "LOGNAME": id.name, "SHELL": id.shell}
+	uids, gids, err := root.nested(id, o)
+	if err != nil {
+		return nil, err
+	}
 	spec := &sandbox.Spec{
 		Hostname: p.Hostname,
 		Mounts:   plan,
 		Process: sandbox.Process{
-			Args: args, Cwd: cwd, UID: uid, GID: gid, Terminal: o.Terminal, Size: o.Size,
-			Env: buildEnv(p, h.Environ, merge(netEnv, fixed)),
+			Args: root.args(r, id.shell), Cwd: cwd, UID: id.uid, GID: id.gid, Terminal: r.Terminal, Size: o.Size,
+			Env: buildEnv(p, h.Environ, merge(root.env(), netEnv, fixed, root.path(h, plan))),
 		},
-		UIDMap:    userns.Within(sandbox.NestedMap(string(p.User), h.UID, total), o.Mapping.UIDs),
-		GIDMap:    userns.Within(sandbox.NestedMap(string(p.User), h.GID, total), o.Mapping.GIDs),
+		UIDMap:    userns.Within(uids, o.Mapping.UIDs),
+		GIDMap:    userns.Within(gids, o.Mapping.GIDs),
 		SetGroups: !o.Mapping.Single(),
 		Network:   string(p.Network.Mode),
 		Security:  p.Security,
@@ -110,24 +158,35 @@ func NewSpec(o Options) (*sandbox.Spec, error) {
 		spec.Unreachable = sandbox.HostAddresses()
 		spec.WatchHostAddrs = true
 	}
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	return spec, nil
+	return spec, spec.Validate()
 }
 
-// mountsAndFiles resolves the profile's mounts (~ is home) and writes
+// persistentHome makes the project's sandbox home, for a run that has a
+// home of its own and keeps it; "" otherwise.
+func persistentHome(r Request, h host.Host, id identity) (string, error) {
+	if !id.ownHome || r.Ephemeral {
+		return "", nil
+	}
+	homeDir := filepath.Join(h.DataDir, "homes", sandbox.HomeID(r.Project))
+	if err := os.MkdirAll(homeDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the sandbox home: %w", err)
+	}
+	sandbox.TouchHome(homeDir, r.Project)
+	return homeDir, nil
+}
+
+// mountsAndFiles resolves the profile's mounts (~ is tilde) and writes
 // the network's generated files.
-func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[string]string, err error) {
-	p := o.Profile
-	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
+func mountsAndFiles(r Request, o Options, tilde string) (extra, files mounts.Plan, env map[string]string, err error) {
+	p := r.Profile
+	if extra, err = profileMounts(p, r.Project, tilde, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, sandbox.ProtectOps(p, o.Project, extra)...)
+	extra = append(extra, sandbox.ProtectOps(p, r.Project, extra)...)
 	if o.Files == "" && p.Network.Mode != sandbox.NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
-	caches, cacheEnv, err := sandbox.CacheMounts(p, o.Host, home)
+	caches, cacheEnv, err := sandbox.CacheMounts(p, o.Host, tilde)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -179,20 +238,6 @@ func expandHost(s string, h host.Host) string {
 		}
 		return lookupEnv(h.Environ, k)
 	})
-}
-
-// chooseShell picks the profile's shell, else $SHELL when it is visible
-// inside (the host base shows the host's system directories), else /bin/sh.
-func chooseShell(profileShell, hostShell string) string {
-	if profileShell != "" {
-		return profileShell
-	}
-	if hostShell != "" && filepath.IsAbs(hostShell) && !strings.HasPrefix(hostShell, "/home/") {
-		if fi, err := os.Stat(hostShell); err == nil && !fi.IsDir() {
-			return hostShell
-		}
-	}
-	return "/bin/sh"
 }
 
 // buildEnv starts from nothing: the passed-through host variables, then

@@ -1,9 +1,7 @@
 package session
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,24 +12,19 @@ import (
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/userns"
 )
 
-// Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
+// Session is one `sandbox run`, `shell` or `build` as the CLI asks for it:
+// the request, and how to build its root and talk to the user on the way.
 type Session struct {
-	Profile   *profiles.Profile
-	Project   string
-	Args      []string // empty: the profile's shell
-	Terminal  bool     // give the payload a PTY
-	Ephemeral bool
+	Request
 	// Cwd is the user's working directory. With the profile's default
 	// workdir ("."), a Cwd inside the project is kept, so that
 	// `cd pkg && sandbox run -- go test .` runs in pkg.
 	Cwd string
 	// Warn prints a warning for the user (a limit that is not enforced).
 	Warn func(string)
-	// Shell: this is `sandbox shell` (no command means the shell, also on
-	// an image with a command of its own).
-	Shell bool
 	// Insecure allows plain HTTP and unverified TLS for the image's
 	// registry (--tls-verify=false).
 	Insecure bool
@@ -44,133 +37,65 @@ type Session struct {
 	// Locked: the image and every setup step must match sandbox.lock
 	// (--locked, SANDBOX_LOCKED=1).
 	Locked bool
-	// sandbox.Lifecycle names the run and says where its output goes.
+	// Lifecycle names the run and says where its output goes.
 	Lifecycle sandbox.Lifecycle
-
-	// imageRoot, if set, is the root to run on as it is (a setup step).
-	imageRoot *ImageRoot
 }
 
-// Run resolves the session against this host and runs it.
+// Run is the whole pre-run phase and the run: check what can fail before
+// anything is pulled or built, build the root (the host's, or the image
+// with its setup steps and the project's own layer), then resolve one
+// Spec for that root and run it.
 func (s Session) Run() (*sandbox.Result, error) {
-	o, release, err := s.prepare()
+	h, err := host.Current()
+	if err != nil {
+		return nil, err
+	}
+	r := s.request()
+	mapping, err := s.check(h, r.Profile)
+	if err != nil {
+		return nil, err
+	}
+	root, release, err := s.root(h, r.Profile)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	res, err := sandbox.Run(*o)
-	var ee *sandbox.ExecError
-	if errors.As(err, &ee) && ee.Code == sandbox.ExitNotFound && len(o.Spec.Process.Args) > 0 {
-		if host, herr := host.Current(); herr == nil {
-			ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, s.imageName(), host)
-		}
-	}
-	return res, err
+	life := s.Lifecycle
+	life.Ephemeral = s.Ephemeral // an ephemeral run is not joined by `sandbox shell`
+	return launch(h, r, root, launchOptions{mapping: mapping, warn: s.Warn, lifecycle: life, grants: true})
 }
 
-// imageName is the image the session runs on, "" on the host base.
-func (s Session) imageName() string {
-	if s.imageRoot != nil {
-		return s.imageRoot.Ref
-	}
-	return s.Profile.Image
+// request is the session's request with the working directory it runs in.
+func (s Session) request() Request {
+	r := s.Request
+	r.Profile = s.Profile.Clone()
+	r.Profile.Workdir = s.workdir(r.Profile.Workdir)
+	return r
 }
 
-// prepare resolves everything sandbox.Run needs. What it creates on the way (the
-// run's files directory, a cgroup) is removed again if it fails.
-func (s Session) prepare() (o *sandbox.RunOptions, release func(), err error) {
-	release = func() {}
-	host, err := host.Current()
+// check refuses what would fail later, before anything is pulled or
+// built: a project that is no project, ids the host cannot map, limits
+// that need a cgroup the host cannot give. A re-exec into a systemd
+// scope, when that gives one, also comes before any other side effect.
+func (s Session) check(h host.Host, p *profiles.Profile) (*userns.Mapping, error) {
+	if err := sandbox.CheckProject(s.Project, h); err != nil {
+		return nil, err
+	}
+	mapping, err := sandbox.RunMapping(h, p, false)
 	if err != nil {
-		return nil, release, err
+		return nil, err
 	}
-	if err := sandbox.CheckProject(s.Project, host); err != nil {
-		return nil, release, err
-	}
-	p := *s.Profile.Clone()
-	mapping, err := sandbox.RunMapping(host, &p, s.imageRoot != nil)
-	if err != nil {
-		return nil, release, err
-	}
-	p.Workdir = s.workdir(p.Workdir)
-	cg, err := s.cgroupFor(p.Limits)
-	if err != nil {
-		return nil, release, err
-	}
-	defer func() {
-		if err != nil && cg != nil {
-			cg.Destroy()
-		}
-	}()
-	var projUpper, projWork string
-	if p.Project == "overlay" && !s.Ephemeral {
-		var releaseProject func()
-		if projUpper, projWork, releaseProject, err = sandbox.PrepareProjectOverlay(host, s.Project); err != nil {
-			return nil, release, err
-		}
-		releaseImage := release
-		release = func() { releaseProject(); releaseImage() }
-		defer func() {
-			if err != nil {
-				release()
-			}
-		}()
-	}
-	// Before the run's files: setup steps are runs of this process too.
-	image := s.imageRoot
-	if image == nil && p.Image != "" {
-		if image, release, err = s.prepareImage(host, &p); err != nil {
-			return nil, release, err
-		}
-		defer func() {
-			if err != nil {
-				release()
-			}
-		}()
-	}
-	files, err := sandbox.RunFilesDir()
-	if err != nil {
-		return nil, release, err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(files)
-		}
-	}()
-	netOpts, err := sandbox.NetworkOptions(p.Network, files)
-	if err != nil {
-		return nil, release, err
-	}
-	spec, err := NewSpec(Options{
-		Profile: &p, Project: s.Project, Args: s.Args, Terminal: s.Terminal,
-		Size: s.terminalSize(), Ephemeral: s.Ephemeral, Mapping: mapping, Host: host, Files: files,
-		Image: image, Shell: s.Shell, ProjectUpper: projUpper, ProjectWork: projWork,
-	})
-	if err != nil {
-		return nil, release, err
-	}
-	if s.imageRoot == nil { // setup steps build cached layers: no host doors
-		if err := sandbox.AddGrants(spec, &p, host, files); err != nil {
-			return nil, release, err
-		}
-	}
-	spec.Process.Rlimits = rlimits(p.Limits)
-	spec.PidsMax = p.Limits.Pids
-	return &sandbox.RunOptions{Spec: spec, Mapping: mapping, Project: s.Project, Cgroup: cg, Net: netOpts, Timeout: parseTimeout(p.Limits), Lifecycle: s.lifecycle()}, release, nil
+	return mapping, checkCgroup(p.Limits)
 }
 
-// cgroupFor acquires the run's cgroup when its limits need one. It comes
-// first in prepare: a re-exec in a systemd scope must come before any
-// other side effect.
-func (s Session) cgroupFor(l profiles.Limits) (*cgroup.Manager, error) {
-	if !l.NeedsCgroup() {
-		return nil, nil
+// root builds the root the session runs on: the host's, or the profile's
+// image with its setup steps and the project's sandbox layer, locked
+// until release.
+func (s Session) root(h host.Host, p *profiles.Profile) (Root, func(), error) {
+	if p.Image == "" {
+		return HostRoot{}, func() {}, nil
 	}
-	cg, err := acquireCgroup(l, s.Warn)
-	if errors.Is(err, errReexec) {
-		return nil, reexecInScope()
-	}
-	return cg, err
+	return s.imageRoot(h, p)
 }
 
 // workdir is the profile's working directory, or, when it leaves it at
@@ -184,72 +109,23 @@ func (s Session) workdir(profileDir string) string {
 	return profileDir
 }
 
-// lifecycle is the run's record keeping: an ephemeral run, or a setup
-// step's, keeps no record of its own.
-func (s Session) lifecycle() sandbox.Lifecycle {
-	life := s.Lifecycle
-	life.Ephemeral = s.Ephemeral || s.imageRoot != nil
-	return life
-}
-
 // terminalSize is the user's terminal's size, for a run with a PTY.
-func (s Session) terminalSize() console.Size {
+func terminalSize(terminal bool) console.Size {
 	var size console.Size
-	if s.Terminal {
+	if terminal {
 		size, _ = console.GetSize(int(os.Stdin.Fd()))
 	}
 	return size
 }
 
-// prepareImage gets the profile's image (pulling it if missing) and the
-// project's sandbox on it, locked until release.
-func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, func(), error) {
-	nothing := func() {}
-	imgs, err := sandbox.OpenImages(host)
-	if err != nil {
-		return nil, nothing, err
+// cgroupFor acquires the run's cgroup when its limits need one.
+func cgroupFor(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
+	if !l.NeedsCgroup() {
+		return nil, nil
 	}
-	defer imgs.Close()
-	img, err := s.resolveImage(imgs, p)
-	if err != nil {
-		return nil, nothing, err
+	cg, err := acquireCgroup(l, warn)
+	if errors.Is(err, errReexec) {
+		return nil, reexecInScope()
 	}
-	if len(p.Setup) > 0 || s.Locked {
-		announce := s.Announce
-		if announce == nil {
-			announce = func(string) {}
-		}
-		if img, _, err = s.buildSteps(imgs, host, p, img, announce); err != nil {
-			return nil, nothing, err
-		}
-	}
-	root := &ImageRoot{Ref: img.Ref, Config: img.Config, Layers: img.Dirs(), Driver: os.Getenv("SANDBOX_OVERLAY")}
-	if s.Ephemeral {
-		return root, nothing, nil
-	}
-	st, err := sandbox.OpenProjectLayer(host, s.Project, img, sandbox.Mountpoints(host, p, s.Project))
-	if err != nil {
-		return nil, nothing, err
-	}
-	if st.Head() != "" {
-		// The sandbox stands on a commit of its own.
-		head, err := imgs.Get(st.Head())
-		if err != nil {
-			st.Close()
-			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.Head(), err)
-		}
-		root.Config, root.Layers = head.Config, head.Dirs()
-	}
-	if err := imgs.AddUse(imagestore.Use{ID: sandbox.HomeID(s.Project), Project: s.Project, Digest: st.Digest()}); err != nil {
-		st.Close()
-		return nil, nothing, err
-	}
-	root.Upper, root.Work = st.Upper(), st.Work()
-	return root, st.Close, nil
-}
-
-// resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
-// missing.
-func (s Session) resolveImage(imgs *sandbox.Images, p *profiles.Profile) (*imagestore.Image, error) {
-	return imgs.Resolve(context.Background(), sandbox.ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
+	return cg, err
 }

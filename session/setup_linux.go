@@ -280,12 +280,15 @@ func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Prof
 	if err := sp.Apply(profiles.Overrides{User: stepUser(st), Workdir: "."}); err != nil {
 		return nil, err
 	}
-	step := s
-	step.Profile, step.Args, step.Terminal, step.Shell, step.Ephemeral = sp, []string{"/bin/sh", "-c", st.Run}, false, false, false
-	step.Cwd = s.Project
-	step.Lifecycle = sandbox.Lifecycle{} // a step is no run of the user's: no name, log or "started"
-	step.imageRoot = &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
-	res, err := step.Run()
+	mapping, err := sandbox.RunMapping(host, sp, true)
+	if err != nil {
+		return nil, err
+	}
+	r := Request{Profile: sp, Project: s.Project, Args: []string{"/bin/sh", "-c", st.Run}}
+	root := &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
+	// A step is no run of the user's: no name, log or "started", and no
+	// record `sandbox shell` joins.
+	res, err := launch(host, r, root, launchOptions{mapping: mapping, warn: s.Warn, lifecycle: sandbox.Lifecycle{Ephemeral: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -296,41 +299,4 @@ func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Prof
 		Ref: ref, CreatedBy: st.Run, Message: "sandbox setup step",
 		Created: epoch, Epoch: epoch, Ignore: sandbox.Mountpoints(host, sp, s.Project),
 	})
-}
-
-// Build resolves the profile's image and builds its setup steps, printing
-// each step's header with announce; the steps' output streams as in run.
-func (s Session) Build(announce func(string)) ([]StepResult, error) {
-	host, err := host.Current()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := sandbox.OpenImages(host)
-	if err != nil {
-		return nil, err
-	}
-	defer imgs.Close()
-	base, err := s.resolveImage(imgs, s.Profile)
-	if err != nil {
-		return nil, err
-	}
-	_, results, err := s.buildSteps(imgs, host, s.Profile, base, announce)
-	if err == nil && !s.Locked { // a locked build matches the lock already
-		err = recordSteps(s.Project, results)
-	}
-	return results, err
-}
-
-// recordSteps writes the built steps into sandbox.lock, if there is one.
-func recordSteps(project string, results []StepResult) error {
-	lock, err := profiles.ReadLock(project)
-	if err != nil || lock == nil {
-		return err
-	}
-	lock.Steps = nil
-	for _, r := range results {
-		top := r.Image.Layers[len(r.Image.Layers)-1]
-		lock.Steps = append(lock.Steps, profiles.LockedStep{Run: r.Run, Key: r.Key, Layer: top.Digest, DiffID: top.DiffID})
-	}
-	return profiles.WriteLock(project, lock)
 }

@@ -171,7 +171,8 @@ func newShellCmd() *cobra.Command {
 func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) session.Session {
 	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
 	return session.Session{
-		Profile: p, Project: project, ProfileFile: file, Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell,
+		Request:     session.Request{Profile: p, Project: project, Ephemeral: o.ephemeral, Shell: o.shell},
+		ProfileFile: file, Cwd: cwd,
 		Insecure: !o.tlsVerify, Locked: o.locked || lockedFromEnv(),
 		Progress: func(pr imagestore.Progress) {
 			bar.update(pr)
