@@ -23,6 +23,8 @@ func allowedEdge(pkg, path string) bool {
 func TestDependencyRule(t *testing.T) {
 	// network (floor 1, i12c) may import slirp, proxy, profiles, mounts,
 	// host and internal/*, never sandbox: the lead adds its row at merge.
+	// session (floor 3, issue 12): may import sandbox and every floor-0/1
+	// package; nothing imports it but cmd/sandbox and doctor.
 	leaves := []string{"profiles", "userns", "mounts", "cgroup", "console", "slirp", "proxy", "seccomp", "landlock"}
 	// Floor 1 (issue 12, i12d; for the lead's table): confine may import
 	// seccomp, landlock, mounts, profiles; devices may import profiles,

@@ -8,12 +8,12 @@ import (
 	"sandbox/userns"
 )
 
-// runMapping picks the id layout of a run's outer user namespace. A run
+// RunMapping picks the id layout of a run's outer user namespace. A run
 // that needs no id but the user's own gets the single-id map, written by
 // this process itself as bubblewrap does: newuidmap and newgidmap are two
 // setuid execs on every start (issue 18 measured ~2 ms of a 16 ms start).
 // Runs that need the subordinate range keep it.
-func runMapping(h host.Host, p *profiles.Profile, onImage bool) (*userns.Mapping, error) {
+func RunMapping(h host.Host, p *profiles.Profile, onImage bool) (*userns.Mapping, error) {
 	if ownIDsSuffice(h, p, onImage) {
 		return userns.SelfOnly(h.UID, h.GID), nil
 	}
@@ -42,4 +42,13 @@ func ownIDsSuffice(h host.Host, p *profiles.Profile, onImage bool) bool {
 		}
 	}
 	return true
+}
+
+// NestedMap lays out the payload's ids over the outer namespace's total
+// ids: keep-id for "self", identity for "root".
+func NestedMap(userMode string, own, total int) []userns.IDMap {
+	if userMode == "root" {
+		return userns.Identity(total)
+	}
+	return userns.KeepID(own, total)
 }

@@ -178,8 +178,8 @@ func execSpec(spec *Spec, req *ExecRequest) (*Spec, error) {
 		if req.User == "self" {
 			p.UID, p.GID = own(uids), own(gids)
 		}
-		es.UIDMap = userns.Within(nestedMap(req.User, own(uids), userns.Total(uids)), uids)
-		es.GIDMap = userns.Within(nestedMap(req.User, own(gids), userns.Total(gids)), gids)
+		es.UIDMap = userns.Within(NestedMap(req.User, own(uids), userns.Total(uids)), uids)
+		es.GIDMap = userns.Within(NestedMap(req.User, own(gids), userns.Total(gids)), gids)
 	}
 	es.Process = p
 	if _, err := os.Stat(p.Cwd); err != nil {

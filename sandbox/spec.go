@@ -14,7 +14,7 @@ import (
 
 // Spec is the resolved, serialisable description of one run: everything
 // the sandbox's init needs, and nothing it has to look up on the host. The
-// parent builds it (NewSpec) and sends it over the sync socket.
+// parent builds it (session.NewSpec) and sends it over the sync socket.
 type Spec struct {
 	Hostname string      `json:"hostname"`
 	Mounts   mounts.Plan `json:"mounts"`

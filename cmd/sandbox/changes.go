@@ -14,6 +14,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/session"
 )
 
 // withSandbox loads the profile and the host, and runs fn on the image store.
@@ -231,7 +232,7 @@ project's sandbox's current commit is named REF and pushed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				img, head, err := s.imgs.PushOrHead(context.Background(), h, s.project, args[0], imagestore.PushOptions{Insecure: sandbox.Insecure(s.profile, args[0], !tlsVerify)})
+				img, head, err := s.imgs.PushOrHead(context.Background(), h, s.project, args[0], imagestore.PushOptions{Insecure: session.Insecure(s.profile, args[0], !tlsVerify)})
 				if head != "" {
 					fmt.Fprintf(os.Stderr, "%s was not in the store: named the sandbox's current commit %.19s so\n", args[0], head)
 				}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sandbox/sandbox"
+	"sandbox/session"
 )
 
 // usageError is a bad flag or argument.
@@ -26,7 +27,7 @@ func exitCode(err error, w io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	var step *sandbox.StepError
+	var step *session.StepError
 	if errors.As(err, &step) {
 		printError(err, w)
 		return step.Code

@@ -17,6 +17,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/session"
 )
 
 // openImages opens the user's image store.
@@ -104,7 +105,7 @@ func (o *pullOptions) run(ref string) error {
 		progress = bar.update
 	}
 	start := time.Now()
-	img, err := imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: sandbox.Insecure(p, ref, !o.tlsVerify), Progress: progress})
+	img, err := imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: session.Insecure(p, ref, !o.tlsVerify), Progress: progress})
 	if bar != nil {
 		bar.finish()
 	}

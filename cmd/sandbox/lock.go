@@ -11,6 +11,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/session"
 )
 
 func newLockCmd() *cobra.Command {
@@ -39,7 +40,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 				return &usageError{err: fmt.Errorf("the profile has no image to lock"), cmd: c.CommandPath()}
 			}
 			if check {
-				return checkLock(sandbox.Session{Profile: p, Project: src.Project, ProfileFile: src.Path})
+				return checkLock(session.Session{Request: session.Request{Profile: p, Project: src.Project}, ProfileFile: src.Path})
 			}
 			ref, err := imagestore.Normalize(p.Image)
 			if err != nil {
@@ -53,7 +54,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 				fmt.Fprintf(os.Stderr, "%s already pins %s to %s (pass --update to re-resolve)\n", profiles.LockFileName, ref, old.Image.Digest)
 				return nil
 			}
-			insecure := sandbox.Insecure(p, ref, !tlsVerify)
+			insecure := session.Insecure(p, ref, !tlsVerify)
 			var img *imagestore.Image
 			err = withImages(func(imgs *sandbox.Images) (err error) {
 				img, err = imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})
@@ -81,7 +82,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 
 // checkLock prints how sandbox.lock differs from the store and exits 1
 // if it does (a CI gate, like `diff`).
-func checkLock(s sandbox.Session) error {
+func checkLock(s session.Session) error {
 	problems, err := s.CheckLock()
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/session"
 )
 
 // profileOptions are the flags that select and override a profile; run,
@@ -167,10 +168,11 @@ func newShellCmd() *cobra.Command {
 }
 
 // session is the sandbox session these flags ask for.
-func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) sandbox.Session {
+func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) session.Session {
 	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
-	return sandbox.Session{
-		Profile: p, Project: project, ProfileFile: file, Ephemeral: o.ephemeral, Cwd: cwd, Shell: o.shell,
+	return session.Session{
+		Request:     session.Request{Profile: p, Project: project, Ephemeral: o.ephemeral, Shell: o.shell},
+		ProfileFile: file, Cwd: cwd,
 		Insecure: !o.tlsVerify, Locked: o.locked || lockedFromEnv(),
 		Progress: func(pr imagestore.Progress) {
 			bar.update(pr)

@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/mounts"
+	"sandbox/sandbox"
 )
 
 // sourceBeneath checks a bind source against the project: a source in the
@@ -33,12 +34,12 @@ func sourceBeneath(src, target, project string) (string, error) {
 	fd, err := mounts.OpenNoFollow(dir, rel)
 	switch {
 	case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV):
-		return "", &SetupError{
+		return "", &sandbox.SetupError{
 			Msg: fmt.Sprintf("mount source %s (for %s) is a symlink, or lies behind one in the project: refusing to follow it", src, target),
 			Fix: "a sandbox can replace what it may write: check where it points (ls -l " + src + "), then remove it and make it a directory again",
 		}
 	case errors.Is(err, unix.ENOENT):
-		return "", &SetupError{
+		return "", &sandbox.SetupError{
 			Msg: fmt.Sprintf("mount source %s (for %s) does not exist", src, target),
 			Fix: "create it (mkdir -p " + src + "), or remove the mount from the profile",
 		}

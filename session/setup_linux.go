@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"crypto/sha256"
@@ -16,6 +16,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/network"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // StepError is a setup step that failed: the run exits with its status.
@@ -130,7 +131,7 @@ func inputFiles(project string, inputs []string) ([]string, error) {
 	for _, in := range inputs {
 		matches, err := filepath.Glob(filepath.Join(project, in))
 		if err != nil || len(matches) == 0 {
-			return nil, &SetupError{Msg: fmt.Sprintf("setup input %q matches no file in the project", in), Fix: "fix the path in inputs, or create the file"}
+			return nil, &sandbox.SetupError{Msg: fmt.Sprintf("setup input %q matches no file in the project", in), Fix: "fix the path in inputs, or create the file"}
 		}
 		for _, m := range matches {
 			err := filepath.Walk(m, func(p string, fi os.FileInfo, err error) error {
@@ -173,7 +174,7 @@ func fileSHA256(p string) (string, error) {
 // and returns the image the last one made (base when there are none).
 // announce prints each step's header. With s.Locked, every step must give
 // the key and layer sandbox.lock records (*LockError otherwise).
-func (s Session) buildSteps(imgs *Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
+func (s Session) buildSteps(imgs *sandbox.Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
 	epoch, err := clampTime(base)
 	if err != nil {
 		return nil, nil, err
@@ -233,7 +234,7 @@ func clampTime(base *imagestore.Image) (time.Time, error) {
 	}
 	n, err := strconv.ParseInt(sde, 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, &SetupError{Msg: fmt.Sprintf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", sde), Fix: "set it to a Unix time such as $(git log -1 --format=%ct), or unset it"}
+		return time.Time{}, &sandbox.SetupError{Msg: fmt.Sprintf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", sde), Fix: "set it to a Unix time such as $(git log -1 --format=%ct), or unset it"}
 	}
 	return time.Unix(n, 0), nil
 }
@@ -263,7 +264,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 // runStep runs one step as a sandbox on parent with a fresh upper layer,
 // and commits that layer as ref. sp is its stepProfile. The project is
 // read-only to it.
-func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
+func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(imgs.Root(), "tmp"), "step-")
 	if err != nil {
 		return nil, err
@@ -280,12 +281,15 @@ func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, par
 	if err := sp.Apply(profiles.Overrides{User: stepUser(st), Workdir: "."}); err != nil {
 		return nil, err
 	}
-	step := s
-	step.Profile, step.Args, step.Terminal, step.Shell, step.Ephemeral = sp, []string{"/bin/sh", "-c", st.Run}, false, false, false
-	step.Cwd = s.Project
-	step.Lifecycle = Lifecycle{} // a step is no run of the user's: no name, log or "started"
-	step.imageRoot = &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
-	res, err := step.Run()
+	mapping, err := sandbox.RunMapping(host, sp, true)
+	if err != nil {
+		return nil, err
+	}
+	r := Request{Profile: sp, Project: s.Project, Args: []string{"/bin/sh", "-c", st.Run}}
+	root := &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
+	// A step is no run of the user's: no name, log or "started", and no
+	// record `sandbox shell` joins.
+	res, err := launch(host, r, root, launchOptions{mapping: mapping, warn: s.Warn, lifecycle: sandbox.Lifecycle{Ephemeral: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -294,43 +298,6 @@ func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, par
 	}
 	return imgs.Store.Commit(parent, upper, imagestore.CommitOptions{
 		Ref: ref, CreatedBy: st.Run, Message: "sandbox setup step",
-		Created: epoch, Epoch: epoch, Ignore: mountpoints(host, sp, s.Project),
+		Created: epoch, Epoch: epoch, Ignore: sandbox.Mountpoints(host, sp, s.Project),
 	})
-}
-
-// Build resolves the profile's image and builds its setup steps, printing
-// each step's header with announce; the steps' output streams as in run.
-func (s Session) Build(announce func(string)) ([]StepResult, error) {
-	host, err := host.Current()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := OpenImages(host)
-	if err != nil {
-		return nil, err
-	}
-	defer imgs.Close()
-	base, err := s.resolveImage(imgs, s.Profile)
-	if err != nil {
-		return nil, err
-	}
-	_, results, err := s.buildSteps(imgs, host, s.Profile, base, announce)
-	if err == nil && !s.Locked { // a locked build matches the lock already
-		err = recordSteps(s.Project, results)
-	}
-	return results, err
-}
-
-// recordSteps writes the built steps into sandbox.lock, if there is one.
-func recordSteps(project string, results []StepResult) error {
-	lock, err := profiles.ReadLock(project)
-	if err != nil || lock == nil {
-		return err
-	}
-	lock.Steps = nil
-	for _, r := range results {
-		top := r.Image.Layers[len(r.Image.Layers)-1]
-		lock.Steps = append(lock.Steps, profiles.LockedStep{Run: r.Run, Key: r.Key, Layer: top.Digest, DiffID: top.DiffID})
-	}
-	return profiles.WriteLock(project, lock)
 }

@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"sandbox/host"
 	"sandbox/mounts"
+	"sandbox/sandbox"
 )
 
 // insidePath is PATH inside a sandbox on the host base: the user's own
@@ -87,7 +88,7 @@ var toolDirs = []string{"/usr/local/go/bin", "~/go/bin", "~/.cargo/bin", "~/.loc
 
 // notFoundHint says where a command that was not found in the sandbox is
 // on the host, and how to make it visible; "" when the host lacks it too.
-func notFoundHint(name string, spec *Spec, onImage string, h host.Host) string {
+func notFoundHint(name string, spec *sandbox.Spec, onImage string, h host.Host) string {
 	if strings.Contains(name, "/") {
 		return ""
 	}

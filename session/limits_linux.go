@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // rlimitResources maps [limits.rlimits] names to resources.
@@ -27,15 +28,15 @@ var rlimitResources = map[string]int{
 	"sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
 }
 
-// rlimits turns the profile's [limits.rlimits] into Spec values.
-func rlimits(l profiles.Limits) []Rlimit {
-	var out []Rlimit
+// rlimits turns the profile's [limits.rlimits] into sandbox.Spec values.
+func rlimits(l profiles.Limits) []sandbox.Rlimit {
+	var out []sandbox.Rlimit
 	for name, v := range l.Rlimits {
 		max := uint64(v)
 		if v < 0 {
 			max = math.MaxUint64 // RLIM_INFINITY
 		}
-		out = append(out, Rlimit{Resource: rlimitResources[name], Name: name, Max: max})
+		out = append(out, sandbox.Rlimit{Resource: rlimitResources[name], Name: name, Max: max})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -63,29 +64,54 @@ const ScopeEnv = "_SANDBOX_SCOPE"
 // errReexec means the run must start over inside a systemd scope.
 var errReexec = errors.New("re-executing in a delegated systemd scope")
 
-// acquireCgroup finds the cgroup for a run with limits l, in order: the
-// delegated subtree we are in; a transient systemd user scope with
-// Delegate=yes (errReexec: the caller re-executes through systemd-run);
-// else an error naming what is missing, or with required = false a
-// warning and no cgroup.
-func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
-	limits := cgroupLimits(l)
+// delegation finds where a run with limits l can have its cgroup: d, or
+// errReexec when a transient systemd user scope with Delegate=yes would
+// give one (the caller re-executes through systemd-run), else the check's
+// error naming what is missing.
+func delegation(l profiles.Limits) (cgroup.Delegation, error) {
 	d, err := cgroup.Detect()
 	if err != nil {
 		d = cgroup.Delegation{}
 	}
-	checkErr := cgroup.Check(d, limits)
-	if checkErr == nil {
-		return cgroup.New(d, "sandbox-"+strconv.Itoa(os.Getpid()), limits)
+	checkErr := cgroup.Check(d, cgroupLimits(l))
+	if checkErr != nil && os.Getenv(ScopeEnv) == "" && systemdUserManager() {
+		return d, errReexec
 	}
-	if os.Getenv(ScopeEnv) == "" && systemdUserManager() {
-		return nil, errReexec
+	return d, checkErr
+}
+
+// acquireCgroup creates the cgroup for a run with limits l, in the
+// delegated subtree we are in; errReexec; else an error naming what is
+// missing, or with required = false a warning and no cgroup.
+func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
+	d, err := delegation(l)
+	switch {
+	case err == nil:
+		return cgroup.New(d, "sandbox-"+strconv.Itoa(os.Getpid()), cgroupLimits(l))
+	case errors.Is(err, errReexec) || l.Required:
+		return nil, err
 	}
-	if l.Required {
-		return nil, checkErr
-	}
-	warn(checkErr.Error() + "; running without them (required = false)")
+	warn(err.Error() + "; running without them (required = false)")
 	return nil, nil
+}
+
+// checkCgroup fails as acquireCgroup would, before anything is pulled or
+// built, and re-executes into a systemd scope then too: that must come
+// before any other side effect. It creates nothing (setup steps, which
+// run first, each take and drop a cgroup of the same name) and warns of
+// nothing (acquireCgroup does, once).
+func checkCgroup(l profiles.Limits) error {
+	if !l.NeedsCgroup() {
+		return nil
+	}
+	_, err := delegation(l)
+	switch {
+	case errors.Is(err, errReexec):
+		return reexecInScope()
+	case l.Required:
+		return err
+	}
+	return nil
 }
 
 // systemdUserManager reports whether `systemd-run --user` can work: the
@@ -117,9 +143,9 @@ func reexecInScope() error {
 	}
 	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
 	env := append(os.Environ(), ScopeEnv+"=1")
-	if os.Getenv(SupervisorEnv) != "" {
+	if os.Getenv(sandbox.SupervisorEnv) != "" {
 		// The ready pipe of `run -d` must reach the supervisor in the scope.
-		_, _ = unix.FcntlInt(ReadyFD, unix.F_SETFD, 0)
+		_, _ = unix.FcntlInt(sandbox.ReadyFD, unix.F_SETFD, 0)
 	}
 	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
 }

@@ -1,4 +1,4 @@
-package sandbox
+package session
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/sandbox"
 )
 
 // maxLayerDiffs is how many differing paths a LockError shows: enough to
@@ -77,18 +78,18 @@ func (s Session) lockedSteps(p *profiles.Profile, base *imagestore.Image) (*prof
 		return nil, err
 	}
 	if lock == nil || lock.Image.Digest == "" {
-		return nil, &SetupError{Msg: fmt.Sprintf("--locked: %s has no %s pinning its image", s.Project, profiles.LockFileName), Fix: fix}
+		return nil, &sandbox.SetupError{Msg: fmt.Sprintf("--locked: %s has no %s pinning its image", s.Project, profiles.LockFileName), Fix: fix}
 	}
 	if lock.Image.Digest != base.RefDigest && lock.Image.Digest != base.Digest {
-		return nil, &SetupError{Msg: fmt.Sprintf("--locked: the image is %s, %s pins %s", base.RefDigest, profiles.LockFileName, lock.Image.Digest), Fix: fix}
+		return nil, &sandbox.SetupError{Msg: fmt.Sprintf("--locked: the image is %s, %s pins %s", base.RefDigest, profiles.LockFileName, lock.Image.Digest), Fix: fix}
 	}
 	if len(lock.Steps) != len(p.Setup) {
-		return nil, &SetupError{Msg: fmt.Sprintf("--locked: the profile has %d setup steps, %s records %d", len(p.Setup), profiles.LockFileName, len(lock.Steps)), Fix: fix}
+		return nil, &sandbox.SetupError{Msg: fmt.Sprintf("--locked: the profile has %d setup steps, %s records %d", len(p.Setup), profiles.LockFileName, len(lock.Steps)), Fix: fix}
 	}
 	for i, st := range p.Setup {
 		if lock.Steps[i].Run != st.Run {
 			at := stepAt{N: i + 1, Of: len(p.Setup), File: s.ProfileFile, Line: st.Line}
-			return nil, &SetupError{Msg: fmt.Sprintf("--locked: %s runs %q, %s records %q", at, st.Run, profiles.LockFileName, lock.Steps[i].Run), Fix: fix}
+			return nil, &sandbox.SetupError{Msg: fmt.Sprintf("--locked: %s runs %q, %s records %q", at, st.Run, profiles.LockFileName, lock.Steps[i].Run), Fix: fix}
 		}
 	}
 	return lock, nil
@@ -97,7 +98,7 @@ func (s Session) lockedSteps(p *profiles.Profile, base *imagestore.Image) (*prof
 // stepCheck is a built step to hold against its locked record.
 type stepCheck struct {
 	s      Session
-	imgs   *Images
+	imgs   *sandbox.Images
 	host   host.Host
 	sp     *profiles.Profile // the step's stepProfile
 	parent *imagestore.Image
