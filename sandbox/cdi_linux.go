@@ -221,21 +221,3 @@ func flagValues(args []string, name string) []string {
 	}
 	return out
 }
-
-// checkCDI lists the CDI devices (`--device vendor/class=name`) present.
-func checkCDI() Check {
-	devices, problems := CDIDevices()
-	dirs := strings.Join(CDISpecDirs(), ", ")
-	if len(problems) > 0 {
-		return warn("cdi", fmt.Sprintf("CDI specs in %s with errors: %s; devices: %s", dirs, strings.Join(problems, "; "), orNone(devices)),
-			"fix or remove the spec named (for NVIDIA: sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml)")
-	}
-	return ok("cdi", fmt.Sprintf("CDI devices in %s: %s", dirs, orNone(devices)))
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
-}
