@@ -2,14 +2,9 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,72 +51,26 @@ func cgroupLimits(l profiles.Limits) cgroup.Limits {
 	return c
 }
 
-// ScopeEnv marks a sandbox process that systemd-run already placed in a
-// delegated scope, so it does not ask again.
-const ScopeEnv = "_SANDBOX_SCOPE"
-
-// errReexec means the run must start over inside a systemd scope.
-var errReexec = errors.New("re-executing in a delegated systemd scope")
-
-// acquireCgroup finds the cgroup for a run with limits l, in order: the
-// delegated subtree we are in; a transient systemd user scope with
-// Delegate=yes (errReexec: the caller re-executes through systemd-run);
-// else an error naming what is missing, or with required = false a
-// warning and no cgroup.
+// acquireCgroup is cgroup.Acquire for a run with the profile's limits l;
+// with required = false a missing controller is a warning and the run goes
+// on without a cgroup.
 func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
-	limits := cgroupLimits(l)
-	d, err := cgroup.Detect()
-	if err != nil {
-		d = cgroup.Delegation{}
+	cg, err := cgroup.Acquire(cgroupLimits(l))
+	var missing *cgroup.MissingError
+	if errors.As(err, &missing) && !l.Required {
+		warn(err.Error() + "; running without them (required = false)")
+		return nil, nil
 	}
-	checkErr := cgroup.Check(d, limits)
-	if checkErr == nil {
-		return cgroup.New(d, "sandbox-"+strconv.Itoa(os.Getpid()), limits)
-	}
-	if os.Getenv(ScopeEnv) == "" && systemdUserManager() {
-		return nil, errReexec
-	}
-	if l.Required {
-		return nil, checkErr
-	}
-	warn(checkErr.Error() + "; running without them (required = false)")
-	return nil, nil
+	return cg, err
 }
 
-// systemdUserManager reports whether `systemd-run --user` can work: the
-// tool exists and the user manager's private socket or bus is there.
-func systemdUserManager() bool {
-	if _, err := exec.LookPath("systemd-run"); err != nil {
-		return false
-	}
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	for _, p := range []string{filepath.Join(rt, "systemd", "private"), filepath.Join(rt, "bus")} {
-		if fi, err := os.Stat(p); rt != "" && err == nil && fi.Mode()&os.ModeSocket != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// reexecInScope replaces this process with `systemd-run --user --scope -p
-// Delegate=yes` running the same sandbox command, which then finds itself in
-// a delegated cgroup (podman does the same over D-Bus).
+// reexecInScope is cgroup.ReexecInScope, keeping the ready pipe of `run
+// -d` open: it must reach the supervisor in the scope.
 func reexecInScope() error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tool, err := exec.LookPath("systemd-run")
-	if err != nil {
-		return err
-	}
-	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
-	env := append(os.Environ(), ScopeEnv+"=1")
 	if os.Getenv(SupervisorEnv) != "" {
-		// The ready pipe of `run -d` must reach the supervisor in the scope.
-		_, _ = unix.FcntlInt(ReadyFD, unix.F_SETFD, 0)
+		return cgroup.ReexecInScope(ReadyFD)
 	}
-	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
+	return cgroup.ReexecInScope()
 }
 
 // parseTimeout is the profile's timeout (0: none).

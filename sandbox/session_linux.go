@@ -166,7 +166,7 @@ func (s Session) cgroupFor(l profiles.Limits) (*cgroup.Manager, error) {
 		return nil, nil
 	}
 	cg, err := acquireCgroup(l, s.Warn)
-	if errors.Is(err, errReexec) {
+	if errors.Is(err, cgroup.ErrReexec) {
 		return nil, reexecInScope()
 	}
 	return cg, err
