@@ -9,8 +9,8 @@ import (
 
 // ProbeOverlay mounts a kernel overlayfs with userxattr over three
 // directories it makes in dir and unmounts it again. It must run in a user
-// and mount namespace of its own; doctor runs it through `sandbox init
-// probe-overlay DIR`.
+// and mount namespace of its own; doctor runs it in its re-exec role
+// "probe-overlay".
 func ProbeOverlay(dir string) error {
 	for _, d := range []string{"lower", "upper", "work", "merged"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {

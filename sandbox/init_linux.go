@@ -27,8 +27,6 @@ const syncFD = 3
 func init() {
 	reexec.Register("1", "sandbox-init", func([]string) { initMain("1") })
 	reexec.Register("2", "sandbox-init", func([]string) { initMain("2") })
-	reexec.Register("probe", "sandbox-init", func([]string) {})
-	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
 	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
 	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
 }
@@ -316,15 +314,4 @@ func sysMaps(maps []userns.IDMap) []syscall.SysProcIDMap {
 		out[i] = syscall.SysProcIDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size}
 	}
 	return out
-}
-
-func probeOverlay(args []string) int {
-	if len(args) != 1 {
-		return 2
-	}
-	if err := mounts.ProbeOverlay(args[0]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
 }

@@ -2,14 +2,9 @@ package session
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,97 +52,44 @@ func cgroupLimits(l profiles.Limits) cgroup.Limits {
 	return c
 }
 
-// ScopeEnv marks a sandbox process that systemd-run already placed in a
-// delegated scope, so it does not ask again.
-const ScopeEnv = "_SANDBOX_SCOPE"
-
-// errReexec means the run must start over inside a systemd scope.
-var errReexec = errors.New("re-executing in a delegated systemd scope")
-
-// delegation finds where a run with limits l can have its cgroup: d, or
-// errReexec when a transient systemd user scope with Delegate=yes would
-// give one (the caller re-executes through systemd-run), else the check's
-// error naming what is missing.
-func delegation(l profiles.Limits) (cgroup.Delegation, error) {
-	d, err := cgroup.Detect()
-	if err != nil {
-		d = cgroup.Delegation{}
+// acquireCgroup is cgroup.Acquire for a run with the profile's limits l;
+// with required = false a missing controller is a warning and the run goes
+// on without a cgroup.
+func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
+	cg, err := cgroup.Acquire(cgroupLimits(l))
+	var missing *cgroup.MissingError
+	if errors.As(err, &missing) && !l.Required {
+		warn(err.Error() + "; running without them (required = false)")
+		return nil, nil
 	}
-	checkErr := cgroup.Check(d, cgroupLimits(l))
-	if checkErr != nil && os.Getenv(ScopeEnv) == "" && systemdUserManager() {
-		return d, errReexec
-	}
-	return d, checkErr
+	return cg, err
 }
 
-// acquireCgroup creates the cgroup for a run with limits l, in the
-// delegated subtree we are in; errReexec; else an error naming what is
-// missing, or with required = false a warning and no cgroup.
-func acquireCgroup(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
-	d, err := delegation(l)
-	switch {
-	case err == nil:
-		return cgroup.New(d, "sandbox-"+strconv.Itoa(os.Getpid()), cgroupLimits(l))
-	case errors.Is(err, errReexec) || l.Required:
-		return nil, err
+// reexecInScope is cgroup.ReexecInScope, keeping the ready pipe of `run
+// -d` open: it must reach the supervisor in the scope.
+func reexecInScope() error {
+	if os.Getenv(sandbox.SupervisorEnv) != "" {
+		return cgroup.ReexecInScope(sandbox.ReadyFD)
 	}
-	warn(err.Error() + "; running without them (required = false)")
-	return nil, nil
+	return cgroup.ReexecInScope()
 }
 
 // checkCgroup fails as acquireCgroup would, before anything is pulled or
 // built, and re-executes into a systemd scope then too: that must come
-// before any other side effect. It creates nothing (setup steps, which
-// run first, each take and drop a cgroup of the same name) and warns of
-// nothing (acquireCgroup does, once).
+// before any other side effect. It creates nothing (acquireCgroup does,
+// after the build) and warns of nothing (acquireCgroup does, once).
 func checkCgroup(l profiles.Limits) error {
 	if !l.NeedsCgroup() {
 		return nil
 	}
-	_, err := delegation(l)
+	_, err := cgroup.Find(cgroupLimits(l))
 	switch {
-	case errors.Is(err, errReexec):
+	case errors.Is(err, cgroup.ErrReexec):
 		return reexecInScope()
-	case l.Required:
+	case err != nil && l.Required:
 		return err
 	}
 	return nil
-}
-
-// systemdUserManager reports whether `systemd-run --user` can work: the
-// tool exists and the user manager's private socket or bus is there.
-func systemdUserManager() bool {
-	if _, err := exec.LookPath("systemd-run"); err != nil {
-		return false
-	}
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	for _, p := range []string{filepath.Join(rt, "systemd", "private"), filepath.Join(rt, "bus")} {
-		if fi, err := os.Stat(p); rt != "" && err == nil && fi.Mode()&os.ModeSocket != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// reexecInScope replaces this process with `systemd-run --user --scope -p
-// Delegate=yes` running the same sandbox command, which then finds itself in
-// a delegated cgroup (podman does the same over D-Bus).
-func reexecInScope() error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	tool, err := exec.LookPath("systemd-run")
-	if err != nil {
-		return err
-	}
-	argv := append([]string{"systemd-run", "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", self}, os.Args[1:]...)
-	env := append(os.Environ(), ScopeEnv+"=1")
-	if os.Getenv(sandbox.SupervisorEnv) != "" {
-		// The ready pipe of `run -d` must reach the supervisor in the scope.
-		_, _ = unix.FcntlInt(sandbox.ReadyFD, unix.F_SETFD, 0)
-	}
-	return fmt.Errorf("running %s: %w", tool, syscall.Exec(tool, argv, env))
 }
 
 // parseTimeout is the profile's timeout (0: none).

@@ -124,7 +124,7 @@ func cgroupFor(l profiles.Limits, warn func(string)) (*cgroup.Manager, error) {
 		return nil, nil
 	}
 	cg, err := acquireCgroup(l, warn)
-	if errors.Is(err, errReexec) {
+	if errors.Is(err, cgroup.ErrReexec) {
 		return nil, reexecInScope()
 	}
 	return cg, err

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"sandbox/sandbox"
+	"sandbox/doctor"
 )
 
 func newDoctorCmd() *cobra.Command {
@@ -21,7 +21,7 @@ warnings mark degraded modes or what later features (images, networking,
 resource limits) need.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			checks := sandbox.Doctor()
+			checks := doctor.Run()
 			out := c.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)

@@ -1,4 +1,7 @@
-package sandbox
+// Package doctor checks what this host offers a rootless sandbox, one
+// check per feature, each with the command that fixes what is missing. It
+// sits above everything it checks and below the CLI alone.
+package doctor
 
 import (
 	"fmt"
@@ -11,12 +14,23 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
+	"sandbox/devices"
 	"sandbox/host"
+	"sandbox/internal/reexec"
 	"sandbox/landlock"
+	"sandbox/mounts"
 	"sandbox/seccomp"
 	"sandbox/slirp"
 	"sandbox/userns"
 )
+
+// The probes doctor runs in a fresh copy of the binary: "probe" only has
+// to start in a new user namespace; "probe-overlay" mounts a kernel
+// overlayfs there (see checkOverlay).
+func init() {
+	reexec.Register("probe", "sandbox-init", func([]string) {})
+	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
+}
 
 // Check is one line of `sandbox doctor`.
 type Check struct {
@@ -26,10 +40,10 @@ type Check struct {
 	Fix    string `json:"fix,omitempty"` // the command that fixes it
 }
 
-// Doctor checks what this host offers. Only a "fail" stops `sandbox run`;
+// Run checks what this host offers. Only a "fail" stops `sandbox run`;
 // "warn" marks something a later feature (images, network, limits) needs
 // or a degraded mode.
-func Doctor() []Check {
+func Run() []Check {
 	host, err := host.Current()
 	if err != nil {
 		return []Check{{Name: "user", Status: "fail", Detail: err.Error(), Fix: "export HOME=/path/to/your/home"}}
@@ -58,7 +72,7 @@ func warn(name, detail, fix string) Check {
 }
 
 func checkUserNS() Check {
-	if err := userns.Check(initCommand("probe")); err != nil {
+	if err := userns.Check(reexec.Command("probe")); err != nil {
 		c := Check{Name: "userns", Status: "fail", Detail: err.Error()}
 		if h, isHinted := err.(interface{ Hint() string }); isHinted {
 			c.Fix = h.Hint()
@@ -131,7 +145,7 @@ func checkOverlay() Check {
 		return warn("overlayfs", err.Error(), "")
 	}
 	defer os.RemoveAll(dir)
-	cmd := initCommand("probe-overlay", dir)
+	cmd := reexec.Command("probe-overlay", dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
@@ -142,6 +156,19 @@ func checkOverlay() Check {
 			"needs Linux 5.11 or newer; images will use fuse-overlayfs instead")
 	}
 	return ok("overlayfs", "kernel overlayfs works in a user namespace (userxattr)")
+}
+
+// probeOverlay is the "probe-overlay" role: args is the directory to try
+// the mount in.
+func probeOverlay(args []string) int {
+	if len(args) != 1 {
+		return 2
+	}
+	if err := mounts.ProbeOverlay(args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 func checkFuse() Check {
@@ -235,4 +262,22 @@ func checkImages(overlay, fuse Check, h host.Host) Check {
 		return ok("images", "layers stack with kernel overlayfs; "+owners+"; store "+store)
 	}
 	return warn("images", "neither kernel overlayfs nor fuse-overlayfs works here: images cannot run (the host base can)", fuse.Fix)
+}
+
+// checkCDI lists the CDI devices (`--device vendor/class=name`) present.
+func checkCDI() Check {
+	found, problems := devices.CDIDevices()
+	dirs := strings.Join(devices.CDISpecDirs(), ", ")
+	if len(problems) > 0 {
+		return warn("cdi", fmt.Sprintf("CDI specs in %s with errors: %s; devices: %s", dirs, strings.Join(problems, "; "), orNone(found)),
+			"fix or remove the spec named (for NVIDIA: sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml)")
+	}
+	return ok("cdi", fmt.Sprintf("CDI devices in %s: %s", dirs, orNone(found)))
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }
