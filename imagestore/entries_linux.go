@@ -3,12 +3,15 @@ package imagestore
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +34,7 @@ func (u *unpacker) mkdirAll(dir, entry string) error {
 			return &os.PathError{Op: "mkdir", Path: path.Join(cur, part), Err: err}
 		}
 		cur = path.Join(cur, part)
+		u.seen[cur] = struct{}{}
 	}
 	return nil
 }
@@ -49,7 +53,7 @@ func (u *unpacker) file(tr *tar.Reader, parent int, base, name string, hdr *tar.
 	if _, err := io.ReadFull(tr, body); err != nil {
 		return readError(name, err)
 	}
-	return u.pool.submit(name, parent, func(parent int) error {
+	return u.pool.submit(name, u.last, func(parent int) error {
 		return u.writeFile(parent, base, name, hdr, bytes.NewReader(body))
 	})
 }
@@ -59,12 +63,16 @@ func (u *unpacker) writeFile(parent int, base, name string, hdr *tar.Header, bod
 	if err != nil {
 		return &os.PathError{Op: "create", Path: name, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	if _, err := io.Copy(f, body); err != nil {
+	defer unix.Close(fd)
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(fdWriter(fd), h), body); err != nil {
 		return readError(name, err)
 	}
-	return u.attrs(parent, base, name, hdr, fd)
+	if err := u.attrs(parent, base, name, hdr, fd); err != nil {
+		return err
+	}
+	u.sums.set(name, hex.EncodeToString(h.Sum(nil)))
+	return nil
 }
 
 func readError(name string, err error) error {
@@ -93,7 +101,7 @@ func (u *unpacker) symlink(parent int, dir, base, name string, hdr *tar.Header) 
 	if err := u.replace(parent, base, name, false); err != nil {
 		return err
 	}
-	return u.pool.submit(name, parent, func(parent int) error {
+	return u.pool.submit(name, u.last, func(parent int) error {
 		if err := unix.Symlinkat(target, parent, base); err != nil {
 			return &os.PathError{Op: "symlink", Path: name, Err: err}
 		}
@@ -129,5 +137,62 @@ func (u *unpacker) hardlink(parent int, base, name string, hdr *tar.Header) erro
 	if err := unix.Linkat(sfd, sbase, parent, base, 0); err != nil {
 		return &os.PathError{Op: "link", Path: name, Err: err}
 	}
+	// The same inode: its content was hashed under src, if it was
+	// written, and files are never written again once created.
+	if sum, ok := u.sums.get(src); ok {
+		u.sums.set(name, sum)
+	} else {
+		u.sums.forget(name)
+	}
 	return nil
+}
+
+// contentSums maps entry names to the SHA-256 of the content the unpack
+// wrote there; the pool's workers add to it concurrently. Every regular
+// file of the layer is made by writeFile or hardlink, which set its name's
+// sum (or forget a stale one), so a sum here is always its path's.
+type contentSums struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *contentSums) set(name, sum string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[name] = sum
+}
+
+func (c *contentSums) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, name)
+}
+
+func (c *contentSums) get(name string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sum, ok := c.m[name]
+	return sum, ok
+}
+
+// fdWriter writes to a file descriptor. An *os.File would cost an fcntl
+// per file (os.NewFile asks whether the descriptor is non-blocking).
+type fdWriter int
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := unix.Write(int(w), p[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package imagestore
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,18 +44,16 @@ func newPool() *pool {
 	return p
 }
 
-// submit runs job on a worker with its own duplicate of the parent
-// directory's fd, which the stream's reader may close meanwhile.
-func (p *pool) submit(name string, parent int, job func(parent int) error) error {
-	fd, err := unix.FcntlInt(uintptr(parent), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
+// submit runs job on a worker with the parent directory's fd, which
+// stays open until the job is done (the stream's reader may have moved
+// on to another directory meanwhile).
+func (p *pool) submit(name string, parent *dirRef, job func(parent int) error) error {
+	parent.hold()
 	p.pending[name] = true
 	p.wg.Add(1)
 	p.jobs <- func() error {
-		defer unix.Close(fd)
-		return job(fd)
+		defer parent.release()
+		return job(parent.fd)
 	}
 	return p.failed()
 }
@@ -83,4 +82,26 @@ func (p *pool) failed() error {
 func (p *pool) close() {
 	p.wg.Wait()
 	close(p.jobs)
+}
+
+// dirRef is a directory fd shared by the stream's reader and the pool's
+// jobs, closed by the last to let go of it: one fd per directory rather
+// than a duplicate (and a close) per job.
+type dirRef struct {
+	fd   int
+	refs atomic.Int32
+}
+
+func newDirRef(fd int) *dirRef {
+	d := &dirRef{fd: fd}
+	d.refs.Store(1)
+	return d
+}
+
+func (d *dirRef) hold() { d.refs.Add(1) }
+
+func (d *dirRef) release() {
+	if d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+	}
 }

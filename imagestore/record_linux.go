@@ -42,13 +42,19 @@ type RecordEntry struct {
 	SHA256 string `json:"sha256,omitempty"` // a regular file's content
 }
 
-// recordTree walks dir and describes it, hashing every regular file.
-func recordTree(dir, diffID string) (*LayerRecord, error) {
+// recordTree walks dir and describes it, hashing every regular file whose
+// content's hash is not in sums (path -> hex SHA-256, what the unpack
+// wrote there).
+func recordTree(dir, diffID string, sums *contentSums) (*LayerRecord, error) {
 	rec := &LayerRecord{Version: recordVersion, DiffID: diffID}
 	err := walkLayer(dir, func(rel string, st *unix.Stat_t) error {
-		e, err := describe(dir, rel, st, true)
+		sum, known := sums.get(rel)
+		e, err := describe(dir, rel, st, !known)
 		if err != nil {
 			return err
+		}
+		if known && st.Mode&unix.S_IFMT == unix.S_IFREG {
+			e.SHA256 = sum
 		}
 		rec.Entries = append(rec.Entries, e)
 		return nil
@@ -56,9 +62,10 @@ func recordTree(dir, diffID string) (*LayerRecord, error) {
 	return rec, err
 }
 
-// writeRecord records the unpacked tree dir at name (atomically).
-func writeRecord(dir, diffID, name string) error {
-	rec, err := recordTree(dir, diffID)
+// writeRecord records the unpacked tree dir at name (atomically); sums
+// may be nil.
+func writeRecord(dir, diffID, name string, sums *contentSums) error {
+	rec, err := recordTree(dir, diffID, sums)
 	if err != nil {
 		return fmt.Errorf("recording layer %s: %w", short(diffID), err)
 	}

@@ -1,6 +1,8 @@
 package imagestore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -23,7 +25,7 @@ func TestRecordVerify(t *testing.T) {
 	}
 	rec := filepath.Join(t.TempDir(), "rec.json")
 	diffID := "sha256:" + strings.Repeat("0", 64)
-	if err := writeRecord(dir, diffID, rec); err != nil {
+	if err := writeRecord(dir, diffID, rec, nil); err != nil {
 		t.Fatal(err)
 	}
 	check := func(full bool) []string {
@@ -62,4 +64,78 @@ func TestRecordVerify(t *testing.T) {
 	if p := check(false); len(p) != 1 || !strings.Contains(p[0], "unknown version") {
 		t.Errorf("Verify against a record of an unknown version = %v", p)
 	}
+}
+
+// TestRecordSumsFromUnpack: the record an unpack writes, whose content
+// hashes come from what the unpack wrote rather than from reading the
+// layer again, equals the record of the tree read back from disk: also
+// for a streamed large file, a file replaced by a later entry, and
+// hardlinks (one to a name replaced afterwards, which keeps the old
+// content).
+func TestRecordSumsFromUnpack(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", (smallFile/16)+1000)
+	raw := layerTar(t,
+		dir("etc/", 0o755),
+		file("etc/conf", "a=1\n", 0o644),
+		file("etc/big", big, 0o600),
+		hardlink("etc/old", "etc/conf"),
+		file("etc/conf", "a=2, longer\n", 0o640),
+		hardlink("etc/new", "etc/conf"),
+		hardlink("etc/big2", "etc/big"),
+		symlink("etc/link", "conf"),
+		file("empty", "", 0o644),
+	)
+	blob := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(blob, gzipped(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "layer")
+	rec := filepath.Join(t.TempDir(), "rec.json")
+	diffID := "sha256:" + hexSum(raw)
+	if _, err := UnpackFile(UnpackRequest{Blob: blob, Dest: dest, DiffID: diffID, Record: rec}); err != nil {
+		t.Fatal(err)
+	}
+	var got LayerRecord
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want, err := recordTree(dest, diffID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Entries) != len(want.Entries) {
+		t.Fatalf("record has %d entries, the tree %d", len(got.Entries), len(want.Entries))
+	}
+	hashed := 0
+	for i := range want.Entries {
+		if got.Entries[i] != want.Entries[i] {
+			t.Errorf("record entry %+v, read back from disk %+v", got.Entries[i], want.Entries[i])
+		}
+		if want.Entries[i].SHA256 != "" {
+			hashed++
+		}
+	}
+	if hashed != 6 {
+		t.Errorf("%d entries with a content hash, want 6 (every regular file)", hashed)
+	}
+	// The sums are taken as given, not read from disk again.
+	sums := &contentSums{m: map[string]string{"etc/conf": "feed"}}
+	r, err := recordTree(dest, diffID, sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range r.Entries {
+		if e.Path == "etc/conf" && e.SHA256 != "feed" {
+			t.Errorf("etc/conf recorded with %q, want the unpack's sum", e.SHA256)
+		}
+	}
+}
+
+func hexSum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -130,6 +130,7 @@ func Open(root string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("creating the image store: %w", err)
 		}
 	}
+	spreadLayers(filepath.Join(root, tmpDir))
 	layoutFile := filepath.Join(root, ociDir, "oci-layout")
 	if _, err := os.Stat(layoutFile); errors.Is(err, os.ErrNotExist) {
 		if err := writeFileAtomic(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`), filepath.Join(root, tmpDir)); err != nil {

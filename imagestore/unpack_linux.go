@@ -44,7 +44,7 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 	// not by much: past this it is a bomb however its headers add up.
 	bounded := &boundedReader{r: malformedStream{r}, left: lim.LayerBytes + int64(lim.LayerFiles)*1024 + 1<<20}
 	stream := io.TeeReader(bounded, h)
-	u := &unpacker{limits: lim, chown: req.Chown}
+	u := &unpacker{limits: lim, chown: req.Chown, sums: &contentSums{m: map[string]string{}}, seen: map[string]struct{}{}}
 	res, err := u.unpack(tar.NewReader(stream), req.Dest)
 	if err != nil {
 		return res, err
@@ -56,7 +56,7 @@ func UnpackFile(req UnpackRequest) (UnpackResult, error) {
 		return res, &HostileError{Msg: fmt.Sprintf("layer content %s does not match its diff_id %s", short(got), short(req.DiffID))}
 	}
 	if req.Record != "" {
-		if err := writeRecord(req.Dest, req.DiffID, req.Record); err != nil {
+		if err := writeRecord(req.Dest, req.DiffID, req.Record, u.sums); err != nil {
 			return res, err
 		}
 	}
@@ -115,8 +115,13 @@ type unpacker struct {
 	dirs   []dirAttrs // applied at the end, deepest first
 	// the last parent directory opened: tar entries come grouped by directory
 	lastDir string
-	lastFD  int
+	last    *dirRef
 	pool    *pool
+	// sums has the content hash of every regular file written, for the
+	// layer's record, which would otherwise read the whole layer again.
+	sums *contentSums
+	// seen has every path made so far (see replace).
+	seen map[string]struct{}
 }
 
 type dirAttrs struct {
@@ -132,7 +137,7 @@ func (u *unpacker) unpack(tr *tar.Reader, dest string) (UnpackResult, error) {
 	if err != nil {
 		return u.res, &os.PathError{Op: "open", Path: dest, Err: err}
 	}
-	u.root, u.lastFD = root, -1
+	u.root = root
 	u.pool = newPool()
 	defer unix.Close(root)
 	defer u.closeLast()
@@ -266,8 +271,8 @@ func (u *unpacker) parent(dir, entry string) (int, error) {
 			return -1, err
 		}
 	}
-	if dir == u.lastDir && u.lastFD >= 0 {
-		return u.lastFD, nil
+	if dir == u.lastDir && u.last != nil {
+		return u.last.fd, nil
 	}
 	u.closeLast()
 	fd, err := u.openDir(dir)
@@ -283,14 +288,14 @@ func (u *unpacker) parent(dir, entry string) (int, error) {
 	if err != nil {
 		return -1, &os.PathError{Op: "openat2", Path: dir, Err: err}
 	}
-	u.lastDir, u.lastFD = dir, fd
+	u.lastDir, u.last = dir, newDirRef(fd)
 	return fd, nil
 }
 
 func (u *unpacker) closeLast() {
-	if u.lastFD >= 0 {
-		unix.Close(u.lastFD)
-		u.lastFD, u.lastDir = -1, ""
+	if u.last != nil {
+		u.last.release()
+		u.last, u.lastDir = nil, ""
 	}
 }
 
@@ -309,6 +314,14 @@ func (u *unpacker) openDir(dir string) (int, error) {
 func (u *unpacker) replace(parent int, base, name string, keepDir bool) error {
 	if err := u.pool.touch(name); err != nil {
 		return err
+	}
+	// The layer's directory was made empty, and everything in it is made
+	// by an entry that comes here first (or by mkdirAll, which notes what
+	// it makes): a path not seen yet holds nothing, so no lookup is due.
+	at := path.Join(path.Dir(name), base)
+	if _, ok := u.seen[at]; !ok {
+		u.seen[at] = struct{}{}
+		return nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {

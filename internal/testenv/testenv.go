@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"sandbox/landlock"
 	"sandbox/userns"
 )
@@ -188,3 +190,17 @@ var CgroupVM = Requirement{"the cgroup v2 VM (scripts/test-vm.sh runs these test
 	}
 	return nil
 }}
+
+// InodeFlags requires a file system at dir that keeps inode flags
+// (chattr), as ext4 does and tmpfs may not.
+func InodeFlags(dir string) Requirement {
+	return Requirement{"inode flags (chattr) on the file system of " + dir, func() error {
+		f, err := os.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+		return err
+	}}
+}
