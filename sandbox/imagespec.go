@@ -13,6 +13,7 @@ import (
 	"sandbox/imagestore"
 	"sandbox/mounts"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 // ImageRoot is the root filesystem of a sandbox on an image.
@@ -42,11 +43,11 @@ func newImageSpec(o Options, extra, netOps mounts.Plan, netEnv map[string]string
 	case self:
 		uid, gid, name, home = h.UID, h.GID, h.Name, h.Home
 		if !o.Ephemeral {
-			homeDir = filepath.Join(h.DataDir, "homes", projectID(o.Project))
+			homeDir = filepath.Join(h.DataDir, "homes", workspace.ID(o.Project))
 			if err := os.MkdirAll(homeDir, 0o700); err != nil {
 				return nil, fmt.Errorf("creating the sandbox home: %w", err)
 			}
-			touchHome(homeDir, o.Project)
+			workspace.TouchHome(homeDir, o.Project)
 		}
 	case p.IsSet("user") && p.User == "root":
 		uid, gid, name, home, shell = imageUser("0", top)

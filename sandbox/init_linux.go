@@ -30,8 +30,6 @@ func init() {
 	reexec.Register(payloadStage, "sandbox-init", func([]string) { runPayloadStage() })
 	reexec.Register("probe", "sandbox-init", func([]string) {})
 	reexec.Register("probe-overlay", "sandbox-init", func(args []string) { os.Exit(probeOverlay(args)) })
-	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
-	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
 	reexec.Register("watchdog", "sandbox-watch", func(args []string) {
 		if len(args) == 1 {
 			slirp.Watchdog(args[0])

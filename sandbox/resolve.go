@@ -13,6 +13,7 @@ import (
 	"sandbox/mounts"
 	"sandbox/profiles"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 // DefaultPath is PATH inside unless the profile sets one.
@@ -66,11 +67,11 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	homeDir := ""
 	if !o.Ephemeral {
-		homeDir = filepath.Join(h.DataDir, "homes", projectID(o.Project))
+		homeDir = filepath.Join(h.DataDir, "homes", workspace.ID(o.Project))
 		if err := os.MkdirAll(homeDir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the sandbox home: %w", err)
 		}
-		touchHome(homeDir, o.Project)
+		workspace.TouchHome(homeDir, o.Project)
 	}
 	extra, netOps, netEnv, err := mountsAndFiles(o, home)
 	if err != nil {
@@ -122,11 +123,11 @@ func mountsAndFiles(o Options, home string) (extra, files mounts.Plan, env map[s
 	if extra, err = profileMounts(p, o.Project, home, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, protectOps(p, o.Project, extra)...)
+	extra = append(extra, workspace.ProtectOps(p, o.Project, extra)...)
 	if o.Files == "" && p.Network.Mode != NetHost {
 		return nil, nil, nil, errors.New("no directory for the sandbox's generated files (Options.Files)")
 	}
-	caches, cacheEnv, err := cacheMounts(p, o.Host, home)
+	caches, cacheEnv, err := workspace.CacheMounts(p, o.Host, home)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -142,13 +143,6 @@ func nestedMap(userMode string, own, total int) []userns.IDMap {
 		return userns.Identity(total)
 	}
 	return userns.KeepID(own, total)
-}
-
-// projectID names a project's state: readable, and unique per path (a
-// name, not a secret: FNV keeps crypto's package initialisation out of
-// every sandbox start).
-func projectID(project string) string {
-	return projectBase(project) + "-" + projectHash(project)
 }
 
 func profileMounts(p *profiles.Profile, project, home string, h host.Host) (mounts.Plan, error) {

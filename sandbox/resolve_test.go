@@ -12,6 +12,7 @@ import (
 	"sandbox/mounts"
 	"sandbox/profiles"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 func testHost(t *testing.T) host.Host {
@@ -49,7 +50,7 @@ func TestNewSpec(t *testing.T) {
 	if spec.Process.UID != 1000 || spec.Process.Cwd != project || !spec.SetGroups {
 		t.Errorf("process = %+v", spec.Process)
 	}
-	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", projectID(project))); err != nil {
+	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", workspace.ID(project))); err != nil {
 		t.Errorf("the persistent home was not created: %v", err)
 	}
 	p.User = "root"

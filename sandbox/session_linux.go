@@ -12,7 +12,9 @@ import (
 	"sandbox/console"
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
+	"sandbox/workspace"
 )
 
 // Session is one `sandbox run` or `sandbox shell` as the CLI asks for it.
@@ -83,7 +85,8 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	if err != nil {
 		return nil, release, err
 	}
-	if err := CheckProject(s.Project, host); err != nil {
+	runDir, _ := RuntimeDir()
+	if err := workspace.CheckProject(s.Project, host, runDir); err != nil {
 		return nil, release, err
 	}
 	p := *s.Profile.Clone()
@@ -104,7 +107,7 @@ func (s Session) prepare() (o *RunOptions, release func(), err error) {
 	var projUpper, projWork string
 	if p.Project == "overlay" && !s.Ephemeral {
 		var releaseProject func()
-		if projUpper, projWork, releaseProject, err = prepareProjectOverlay(host, s.Project); err != nil {
+		if projUpper, projWork, releaseProject, err = workspace.PrepareProjectOverlay(host, s.Project); err != nil {
 			return nil, release, err
 		}
 		releaseImage := release
@@ -204,7 +207,7 @@ func (s Session) terminalSize() console.Size {
 // project's sandbox on it, locked until release.
 func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, func(), error) {
 	nothing := func() {}
-	imgs, err := OpenImages(host)
+	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -226,29 +229,29 @@ func (s Session) prepareImage(host host.Host, p *profiles.Profile) (*ImageRoot, 
 	if s.Ephemeral {
 		return root, nothing, nil
 	}
-	st, err := openSandbox(host, s.Project, img, mountpoints(host, p, s.Project))
+	st, err := workspace.OpenSandbox(host, s.Project, img, workspace.Mountpoints(host, p, s.Project))
 	if err != nil {
 		return nil, nothing, err
 	}
-	if st.info.Head != "" {
+	if st.Head() != "" {
 		// The sandbox stands on a commit of its own.
-		head, err := imgs.Get(st.info.Head)
+		head, err := imgs.Get(st.Head())
 		if err != nil {
-			st.close()
-			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.info.Head, err)
+			st.Close()
+			return nil, nothing, fmt.Errorf("the sandbox's last commit %.19s: %w (sandbox rollback base goes back to the image)", st.Head(), err)
 		}
 		root.Config, root.Layers = head.Config, head.Dirs()
 	}
-	if err := imgs.AddUse(imagestore.Use{ID: projectID(s.Project), Project: s.Project, Digest: st.info.head()}); err != nil {
-		st.close()
+	if err := imgs.AddUse(imagestore.Use{ID: workspace.ID(s.Project), Project: s.Project, Digest: st.Digest()}); err != nil {
+		st.Close()
 		return nil, nothing, err
 	}
-	root.Upper, root.Work = st.upper(), st.work()
-	return root, st.close, nil
+	root.Upper, root.Work = st.Upper(), st.Work()
+	return root, st.Close, nil
 }
 
 // resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
 // missing.
-func (s Session) resolveImage(imgs *Images, p *profiles.Profile) (*imagestore.Image, error) {
-	return imgs.Resolve(context.Background(), ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
+func (s Session) resolveImage(imgs *imageworker.Images, p *profiles.Profile) (*imagestore.Image, error) {
+	return imgs.Resolve(context.Background(), imageworker.Request{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
 }

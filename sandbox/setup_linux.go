@@ -14,7 +14,9 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
+	"sandbox/workspace"
 )
 
 // StepError is a setup step that failed: the run exits with its status.
@@ -172,7 +174,7 @@ func fileSHA256(p string) (string, error) {
 // and returns the image the last one made (base when there are none).
 // announce prints each step's header. With s.Locked, every step must give
 // the key and layer sandbox.lock records (*LockError otherwise).
-func (s Session) buildSteps(imgs *Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
+func (s Session) buildSteps(imgs *imageworker.Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
 	epoch, err := clampTime(base)
 	if err != nil {
 		return nil, nil, err
@@ -262,7 +264,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 // runStep runs one step as a sandbox on parent with a fresh upper layer,
 // and commits that layer as ref. sp is its stepProfile. The project is
 // read-only to it.
-func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
+func (s Session) runStep(imgs *imageworker.Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(imgs.Root(), "tmp"), "step-")
 	if err != nil {
 		return nil, err
@@ -293,7 +295,7 @@ func (s Session) runStep(imgs *Images, host host.Host, sp *profiles.Profile, par
 	}
 	return imgs.Store.Commit(parent, upper, imagestore.CommitOptions{
 		Ref: ref, CreatedBy: st.Run, Message: "sandbox setup step",
-		Created: epoch, Epoch: epoch, Ignore: mountpoints(host, sp, s.Project),
+		Created: epoch, Epoch: epoch, Ignore: workspace.Mountpoints(host, sp, s.Project),
 	})
 }
 
@@ -304,7 +306,7 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := OpenImages(host)
+	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,10 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/workspace"
 )
 
 func newLockCmd() *cobra.Command {
@@ -55,7 +57,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 			}
 			insecure := sandbox.Insecure(p, ref, !tlsVerify)
 			var img *imagestore.Image
-			err = withImages(func(imgs *sandbox.Images) (err error) {
+			err = withImages(func(imgs *imageworker.Images) (err error) {
 				img, err = imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})
 				return err
 			})
@@ -112,7 +114,7 @@ func newResetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			done, err := sandbox.Reset(h, src.Project)
+			done, err := workspace.Reset(h, src.Project)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
@@ -88,7 +89,7 @@ func asRun(p *profiles.Profile) (*profiles.Profile, []string) {
 	shown.Base = "image"
 	notes := []string{"base: the image " + p.Image + ", not the host"}
 	var cfg *imagestore.Image
-	_ = withImages(func(imgs *sandbox.Images) (err error) { cfg, err = imgs.Get(p.Image); return err })
+	_ = withImages(func(imgs *imageworker.Images) (err error) { cfg, err = imgs.Get(p.Image); return err })
 	if !p.IsSet("user") {
 		switch {
 		case cfg == nil:
