@@ -27,8 +27,6 @@ const syncFD = 3
 func init() {
 	reexec.Register("1", "sandbox-init", func([]string) { initMain("1") })
 	reexec.Register("2", "sandbox-init", func([]string) { initMain("2") })
-	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
-	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
 }
 
 // initMain is the child side, run inside the new namespaces. It never

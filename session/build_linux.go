@@ -7,8 +7,10 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
-	"sandbox/sandbox"
+	"sandbox/runs"
+	"sandbox/workspace"
 )
 
 // imageRoot gets the profile's image (pulling it if missing), builds its
@@ -16,7 +18,7 @@ import (
 // release.
 func (s Session) imageRoot(host host.Host, p *profiles.Profile) (Root, func(), error) {
 	nothing := func() {}
-	imgs, err := sandbox.OpenImages(host)
+	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -38,7 +40,7 @@ func (s Session) imageRoot(host host.Host, p *profiles.Profile) (Root, func(), e
 	if s.Ephemeral {
 		return root, nothing, nil
 	}
-	st, err := sandbox.OpenProjectLayer(host, s.Project, img, sandbox.Mountpoints(host, p, s.Project))
+	st, err := workspace.OpenSandbox(host, s.Project, img, workspace.Mountpoints(host, p, s.Project))
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -51,7 +53,7 @@ func (s Session) imageRoot(host host.Host, p *profiles.Profile) (Root, func(), e
 		}
 		root.Config, root.Layers = head.Config, head.Dirs()
 	}
-	if err := imgs.AddUse(imagestore.Use{ID: sandbox.HomeID(s.Project), Project: s.Project, Digest: st.Digest()}); err != nil {
+	if err := imgs.AddUse(imagestore.Use{ID: workspace.ID(s.Project), Project: s.Project, Digest: st.Digest()}); err != nil {
 		st.Close()
 		return nil, nothing, err
 	}
@@ -61,8 +63,8 @@ func (s Session) imageRoot(host host.Host, p *profiles.Profile) (Root, func(), e
 
 // resolveImage gets the profile's image: pinned by sandbox.lock, pulled if
 // missing.
-func (s Session) resolveImage(imgs *sandbox.Images, p *profiles.Profile) (*imagestore.Image, error) {
-	return imgs.Resolve(context.Background(), sandbox.ImageRequest{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
+func (s Session) resolveImage(imgs *imageworker.Images, p *profiles.Profile) (*imagestore.Image, error) {
+	return imgs.Resolve(context.Background(), imageworker.Request{Ref: p.Image, Insecure: Insecure(p, p.Image, s.Insecure), Progress: s.Progress, Project: s.Project})
 }
 
 // Build resolves the profile's image and builds its setup steps, printing
@@ -72,10 +74,11 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sandbox.CheckProject(s.Project, host); err != nil {
+	runDir, _ := runs.RuntimeDir()
+	if err := workspace.CheckProject(s.Project, host, runDir); err != nil {
 		return nil, err
 	}
-	imgs, err := sandbox.OpenImages(host)
+	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, err
 	}

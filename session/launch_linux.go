@@ -9,6 +9,7 @@ import (
 	"sandbox/runs"
 	"sandbox/sandbox"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 // launchOptions are how a resolved request runs: the ones the user's run
@@ -55,7 +56,7 @@ func resolve(h host.Host, r Request, root Root, lo launchOptions) (o *sandbox.Ru
 	}()
 	so := Options{Host: h, Mapping: lo.mapping, Root: root, Size: terminalSize(r.Terminal)}
 	if p.Project == "overlay" && !r.Ephemeral {
-		if so.ProjectUpper, so.ProjectWork, release, err = sandbox.PrepareProjectOverlay(h, r.Project); err != nil {
+		if so.ProjectUpper, so.ProjectWork, release, err = workspace.PrepareProjectOverlay(h, r.Project); err != nil {
 			return nil, func() {}, err
 		}
 		defer func() {
@@ -78,7 +79,7 @@ func resolve(h host.Host, r Request, root Root, lo launchOptions) (o *sandbox.Ru
 		return nil, release, err
 	}
 	if lo.grants {
-		if err := sandbox.AddGrants(spec, p, h, so.Files); err != nil {
+		if err := addGrants(spec, p, h, so.Files); err != nil {
 			return nil, release, err
 		}
 	}

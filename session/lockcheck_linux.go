@@ -6,8 +6,8 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
-	"sandbox/sandbox"
 )
 
 // CheckLock lists how sandbox.lock differs from what a build would give
@@ -34,7 +34,7 @@ func (s Session) CheckLock() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := sandbox.OpenImages(host)
+	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (s Session) CheckLock() ([]string, error) {
 
 // checkSteps holds the cached setup steps on base against the lock's,
 // stopping at the first step that differs or is not built.
-func (s Session) checkSteps(imgs *sandbox.Images, host host.Host, lock *profiles.Lock, base *imagestore.Image) ([]string, error) {
+func (s Session) checkSteps(imgs *imageworker.Images, host host.Host, lock *profiles.Lock, base *imagestore.Image) ([]string, error) {
 	p := s.Profile
 	var problems []string
 	if len(lock.Steps) != len(p.Setup) {

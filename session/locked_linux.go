@@ -7,6 +7,7 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 )
@@ -98,7 +99,7 @@ func (s Session) lockedSteps(p *profiles.Profile, base *imagestore.Image) (*prof
 // stepCheck is a built step to hold against its locked record.
 type stepCheck struct {
 	s      Session
-	imgs   *sandbox.Images
+	imgs   *imageworker.Images
 	host   host.Host
 	sp     *profiles.Profile // the step's stepProfile
 	parent *imagestore.Image

@@ -15,6 +15,7 @@ import (
 	"sandbox/profiles"
 	"sandbox/sandbox"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 // DefaultPath is PATH inside unless the profile sets one.
@@ -173,11 +174,11 @@ func persistentHome(r Request, h host.Host, id identity) (string, error) {
 	if !id.ownHome || r.Ephemeral {
 		return "", nil
 	}
-	homeDir := filepath.Join(h.DataDir, "homes", sandbox.HomeID(r.Project))
+	homeDir := filepath.Join(h.DataDir, "homes", workspace.ID(r.Project))
 	if err := os.MkdirAll(homeDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating the sandbox home: %w", err)
 	}
-	sandbox.TouchHome(homeDir, r.Project)
+	workspace.TouchHome(homeDir, r.Project)
 	return homeDir, nil
 }
 
@@ -188,8 +189,8 @@ func mountsAndFiles(r Request, o Options, tilde string) (extra, files mounts.Pla
 	if extra, err = profileMounts(p, r.Project, tilde, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, sandbox.ProtectOps(p, r.Project, extra)...)
-	caches, cacheEnv, err := sandbox.CacheMounts(p, o.Host, tilde)
+	extra = append(extra, workspace.ProtectOps(p, r.Project, extra)...)
+	caches, cacheEnv, err := workspace.CacheMounts(p, o.Host, tilde)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"sandbox/profiles"
 	"sandbox/sandbox"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 func testHost(t *testing.T) host.Host {
@@ -51,7 +52,7 @@ func TestNewSpec(t *testing.T) {
 	if spec.Process.UID != 1000 || spec.Process.Cwd != project || !spec.SetGroups {
 		t.Errorf("process = %+v", spec.Process)
 	}
-	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", sandbox.HomeID(project))); err != nil {
+	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", workspace.ID(project))); err != nil {
 		t.Errorf("the persistent home was not created: %v", err)
 	}
 	p.User = "root"
@@ -140,7 +141,7 @@ func TestNewSpecOnImage(t *testing.T) {
 	if spec.Process.UID != h.UID || !slices.Contains(spec.Process.Env, "HOME="+h.Home) {
 		t.Errorf("user = self: process = %+v", spec.Process)
 	}
-	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", sandbox.HomeID(project))); err != nil {
+	if _, err := os.Stat(filepath.Join(h.DataDir, "homes", workspace.ID(project))); err != nil {
 		t.Errorf("user = self: the persistent home was not created: %v", err)
 	}
 	o.Mapping = &userns.Mapping{UIDs: userns.Outer(1000, nil), GIDs: userns.Outer(1000, nil), Degraded: "test"}

@@ -11,8 +11,10 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/profiles"
+	"sandbox/runs"
 	"sandbox/sandbox"
 	"sandbox/userns"
+	"sandbox/workspace"
 )
 
 // Session is one `sandbox run`, `shell` or `build` as the CLI asks for it:
@@ -78,7 +80,8 @@ func (s Session) request() Request {
 // that need a cgroup the host cannot give. A re-exec into a systemd
 // scope, when that gives one, also comes before any other side effect.
 func (s Session) check(h host.Host, p *profiles.Profile) (*userns.Mapping, error) {
-	if err := sandbox.CheckProject(s.Project, h); err != nil {
+	runDir, _ := runs.RuntimeDir()
+	if err := workspace.CheckProject(s.Project, h, runDir); err != nil {
 		return nil, err
 	}
 	mapping, err := sandbox.RunMapping(h, p, false)

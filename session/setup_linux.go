@@ -14,9 +14,11 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/network"
 	"sandbox/profiles"
 	"sandbox/sandbox"
+	"sandbox/workspace"
 )
 
 // StepError is a setup step that failed: the run exits with its status.
@@ -174,7 +176,7 @@ func fileSHA256(p string) (string, error) {
 // and returns the image the last one made (base when there are none).
 // announce prints each step's header. With s.Locked, every step must give
 // the key and layer sandbox.lock records (*LockError otherwise).
-func (s Session) buildSteps(imgs *sandbox.Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
+func (s Session) buildSteps(imgs *imageworker.Images, host host.Host, p *profiles.Profile, base *imagestore.Image, announce func(string)) (*imagestore.Image, []StepResult, error) {
 	epoch, err := clampTime(base)
 	if err != nil {
 		return nil, nil, err
@@ -264,7 +266,7 @@ func stepProfile(p *profiles.Profile, st profiles.Step) *profiles.Profile {
 // runStep runs one step as a sandbox on parent with a fresh upper layer,
 // and commits that layer as ref. sp is its stepProfile. The project is
 // read-only to it.
-func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
+func (s Session) runStep(imgs *imageworker.Images, host host.Host, sp *profiles.Profile, parent *imagestore.Image, st profiles.Step, ref string, epoch time.Time) (*imagestore.Image, error) {
 	dir, err := os.MkdirTemp(filepath.Join(imgs.Root(), "tmp"), "step-")
 	if err != nil {
 		return nil, err
@@ -298,6 +300,6 @@ func (s Session) runStep(imgs *sandbox.Images, host host.Host, sp *profiles.Prof
 	}
 	return imgs.Store.Commit(parent, upper, imagestore.CommitOptions{
 		Ref: ref, CreatedBy: st.Run, Message: "sandbox setup step",
-		Created: epoch, Epoch: epoch, Ignore: sandbox.Mountpoints(host, sp, s.Project),
+		Created: epoch, Epoch: epoch, Ignore: workspace.Mountpoints(host, sp, s.Project),
 	})
 }

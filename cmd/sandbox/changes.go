@@ -12,9 +12,10 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
-	"sandbox/sandbox"
 	"sandbox/session"
+	"sandbox/workspace"
 )
 
 // withSandbox loads the profile and the host, and runs fn on the image store.
@@ -27,7 +28,7 @@ func withSandbox(o *profileOptions, fn func(h host.Host, s *sandboxContext) erro
 	if err != nil {
 		return err
 	}
-	return withImages(func(imgs *sandbox.Images) error {
+	return withImages(func(imgs *imageworker.Images) error {
 		return fn(h, &sandboxContext{imgs: imgs, project: src.Project, profile: p})
 	})
 }
@@ -50,9 +51,9 @@ func newDiffCmd() *cobra.Command {
 				var changes []imagestore.Change
 				var err error
 				if project {
-					changes, err = s.imgs.ProjectChanges(h, s.project)
+					changes, err = workspace.ProjectChanges(s.imgs, h, s.project)
 				} else {
-					changes, err = s.imgs.Changes(h, s.profile, s.project)
+					changes, err = workspace.Changes(s.imgs, h, s.profile, s.project)
 				}
 				if err != nil {
 					return err
@@ -89,7 +90,7 @@ path is followed through a symlink.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				applied, err := s.imgs.ApplyProject(h, s.project, sandbox.ProtectedPatterns(s.profile, s.project))
+				applied, err := workspace.ApplyProject(s.imgs, h, s.project, workspace.ProtectedPatterns(s.profile, s.project))
 				for _, ch := range applied {
 					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
 				}
@@ -109,7 +110,7 @@ func newDiscardCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				return s.imgs.DiscardProject(h, s.project)
+				return workspace.DiscardProject(s.imgs, h, s.project)
 			})
 		},
 	}
@@ -119,14 +120,14 @@ func newDiscardCmd() *cobra.Command {
 
 func newCommitCmd() *cobra.Command {
 	var o profileOptions
-	var co sandbox.CommitOptions
+	var co workspace.CommitOptions
 	cmd := &cobra.Command{
 		Use:   "commit [-m MSG] [--tag NAME]",
 		Short: "Make the sandbox's changes a new layer; the sandbox then stands on it",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				img, err := s.imgs.Commit(h, s.profile, s.project, co)
+				img, err := workspace.Commit(s.imgs, h, s.profile, s.project, co)
 				if err != nil {
 					return err
 				}
@@ -152,7 +153,7 @@ func newHistoryCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				img, err := s.imgs.History(h, s.project)
+				img, err := workspace.History(s.imgs, h, s.project)
 				if err != nil {
 					return err
 				}
@@ -197,7 +198,7 @@ its name, or "base" for the profile's image.`,
 				rev = args[0]
 			}
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				head, err := s.imgs.Rollback(h, s.project, rev)
+				head, err := workspace.Rollback(s.imgs, h, s.project, rev)
 				if err == nil {
 					fmt.Fprintf(os.Stderr, "the sandbox stands on %.19s, with no uncommitted changes\n", head)
 				}
@@ -215,7 +216,7 @@ func newTagCmd() *cobra.Command {
 		Short: "Give a stored image another name",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withImages(func(imgs *sandbox.Images) error { return imgs.Tag(args[0], args[1]) })
+			return withImages(func(imgs *imageworker.Images) error { return imgs.Tag(args[0], args[1]) })
 		},
 	}
 }
@@ -232,7 +233,7 @@ project's sandbox's current commit is named REF and pushed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withSandbox(&o, func(h host.Host, s *sandboxContext) error {
-				img, head, err := s.imgs.PushOrHead(context.Background(), h, s.project, args[0], imagestore.PushOptions{Insecure: session.Insecure(s.profile, args[0], !tlsVerify)})
+				img, head, err := workspace.PushOrHead(context.Background(), s.imgs, h, s.project, args[0], imagestore.PushOptions{Insecure: session.Insecure(s.profile, args[0], !tlsVerify)})
 				if head != "" {
 					fmt.Fprintf(os.Stderr, "%s was not in the store: named the sandbox's current commit %.19s so\n", args[0], head)
 				}
@@ -250,7 +251,7 @@ project's sandbox's current commit is named REF and pushed.`,
 }
 
 type sandboxContext struct {
-	imgs    *sandbox.Images
+	imgs    *imageworker.Images
 	project string
 	profile *profiles.Profile
 }

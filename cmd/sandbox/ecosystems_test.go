@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"sandbox/internal/testenv"
-	"sandbox/sandbox"
+	"sandbox/workspace"
 )
 
 // sinkAddress is this test network namespace's own address (on the sink
@@ -55,7 +55,7 @@ func makeWritable(dir string) {
 func testInitGoProject(t *testing.T, build string) {
 	p := newProject(t)
 	gobin := filepath.Dir(goTool(t))
-	seed := filepath.Join(p.home, ".local/share/sandbox/homes", sandbox.HomeID(p.dir), ".cache")
+	seed := filepath.Join(p.home, ".local/share/sandbox/homes", workspace.ID(p.dir), ".cache")
 	if err := os.MkdirAll(seed, 0o700); err != nil {
 		t.Fatal(err)
 	}

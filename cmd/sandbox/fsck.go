@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/imagestore"
-	"sandbox/sandbox"
+	"sandbox/imageworker"
 )
 
 // fsckError is a check that found damage it did not repair.
@@ -43,7 +43,7 @@ Exit status 0: nothing is damaged (any more); 125: damage remains.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Insecure = !tlsVerify
-			return withImages(func(imgs *sandbox.Images) error {
+			return withImages(func(imgs *imageworker.Images) error {
 				rep, err := imgs.Fsck(context.Background(), o)
 				printFsck(rep, asJSON)
 				if err != nil {

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/imageworker"
 	"sandbox/internal/testenv"
-	"sandbox/sandbox"
 	"sandbox/userns"
 )
 
@@ -53,7 +53,7 @@ func removeOwned(t *testing.T, dir string) {
 	if err != nil {
 		return
 	}
-	unpacker := sandbox.NewUnpacker(m)
+	unpacker := imageworker.NewUnpacker(m)
 	if c, ok := unpacker.(interface{ Close() }); ok {
 		defer c.Close()
 	}

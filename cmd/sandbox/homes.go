@@ -11,7 +11,8 @@ import (
 
 	"sandbox/host"
 	"sandbox/profiles"
-	"sandbox/sandbox"
+	"sandbox/runs"
+	"sandbox/workspace"
 )
 
 func newHomesCmd() *cobra.Command {
@@ -64,7 +65,7 @@ func newHomesRmCmd() *cobra.Command {
 			for _, arg := range args {
 				id := arg
 				if abs, err := filepath.Abs(arg); err == nil {
-					if hid := sandbox.HomeID(abs); findHome(homes, hid) != nil {
+					if hid := workspace.ID(abs); findHome(homes, hid) != nil {
 						id = hid
 					}
 				}
@@ -106,23 +107,29 @@ func newHomesPruneCmd() *cobra.Command {
 	}
 }
 
-func listHomes() ([]sandbox.HomeInfo, error) {
+func listHomes() ([]workspace.HomeInfo, error) {
 	h, err := host.Current()
 	if err != nil {
 		return nil, err
 	}
-	return sandbox.Homes(h)
+	return workspace.Homes(h)
 }
 
-func removeHome(hi sandbox.HomeInfo) error {
+func removeHome(hi workspace.HomeInfo) error {
 	h, err := host.Current()
 	if err != nil {
 		return err
 	}
-	return sandbox.RemoveHome(h, hi)
+	var running []workspace.Run
+	if live, err := runs.List(); err == nil {
+		for _, r := range live {
+			running = append(running, workspace.Run{Project: r.Project, PID: r.PID})
+		}
+	}
+	return workspace.RemoveHome(h, hi, running)
 }
 
-func findHome(homes []sandbox.HomeInfo, id string) *sandbox.HomeInfo {
+func findHome(homes []workspace.HomeInfo, id string) *workspace.HomeInfo {
 	for i := range homes {
 		if homes[i].ID == id {
 			return &homes[i]
@@ -131,7 +138,7 @@ func findHome(homes []sandbox.HomeInfo, id string) *sandbox.HomeInfo {
 	return nil
 }
 
-func orID(hi sandbox.HomeInfo) string {
+func orID(hi workspace.HomeInfo) string {
 	if hi.Project != "" {
 		return hi.Project
 	}

@@ -15,22 +15,22 @@ import (
 	"sandbox/console"
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
-	"sandbox/sandbox"
 	"sandbox/session"
 )
 
 // openImages opens the user's image store.
-func openImages() (*sandbox.Images, error) {
+func openImages() (*imageworker.Images, error) {
 	h, err := host.Current()
 	if err != nil {
 		return nil, err
 	}
-	return sandbox.OpenImages(h)
+	return imageworker.Open(h)
 }
 
 // withImages runs fn on the user's image store and closes it.
-func withImages(fn func(*sandbox.Images) error) error {
+func withImages(fn func(*imageworker.Images) error) error {
 	imgs, err := openImages()
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func (o *pullOptions) run(ref string) error {
 	if err != nil {
 		return err
 	}
-	lim, err := sandbox.LimitsFromEnv()
+	lim, err := imageworker.LimitsFromEnv()
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (o *pullOptions) run(ref string) error {
 	if o.maxFiles > 0 {
 		lim.LayerFiles = o.maxFiles
 	}
-	imgs, err := sandbox.OpenImagesWith(h, lim)
+	imgs, err := imageworker.OpenWith(h, lim)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func newImagesCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			var list []imagestore.Info
-			err := withImages(func(imgs *sandbox.Images) (err error) {
+			err := withImages(func(imgs *imageworker.Images) (err error) {
 				list, err = imgs.List()
 				return err
 			})
@@ -247,7 +247,7 @@ func newRmiCmd() *cobra.Command {
 		Long:  "Remove images, and the layers no other image shares. An image a project's sandbox stands on is kept unless --force.",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withImages(func(imgs *sandbox.Images) error {
+			return withImages(func(imgs *imageworker.Images) error {
 				rep, err := imgs.Remove(args, force)
 				if err == nil {
 					fmt.Fprintf(os.Stderr, "removed %s; freed %d layers, %s of blobs\n", strings.Join(args, ", "), rep.Layers, humanSize(rep.Bytes))
@@ -268,7 +268,7 @@ func newPruneCmd() *cobra.Command {
 		Long:  "Free blobs and unpacked layers that no stored image needs, and what interrupted pulls left. --all also removes the images that no project's sandbox stands on.",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return withImages(func(imgs *sandbox.Images) error {
+			return withImages(func(imgs *imageworker.Images) error {
 				rep, err := imgs.Prune(all)
 				for _, r := range rep.Images {
 					fmt.Fprintf(os.Stderr, "removed %s\n", r)

@@ -11,7 +11,8 @@ import (
 
 	"sandbox/host"
 	"sandbox/profiles"
-	"sandbox/sandbox"
+	"sandbox/runs"
+	"sandbox/workspace"
 )
 
 const initHeader = `# sandbox.toml: this project's sandbox, read by "sandbox shell" and "sandbox run".
@@ -60,7 +61,8 @@ configuration in [env], and the ecosystem's download cache shared.`,
 			}
 			// A profile in the home (or /, /tmp) would make it a project.
 			if host, err := host.Current(); err == nil {
-				if err := sandbox.CheckProject(cwd, host); err != nil {
+				runDir, _ := runs.RuntimeDir()
+				if err := workspace.CheckProject(cwd, host, runDir); err != nil {
 					return err
 				}
 			}

@@ -9,9 +9,11 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
 	"sandbox/sandbox"
 	"sandbox/session"
+	"sandbox/workspace"
 )
 
 func newLockCmd() *cobra.Command {
@@ -56,7 +58,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 			}
 			insecure := session.Insecure(p, ref, !tlsVerify)
 			var img *imagestore.Image
-			err = withImages(func(imgs *sandbox.Images) (err error) {
+			err = withImages(func(imgs *imageworker.Images) (err error) {
 				img, err = imgs.Pull(context.Background(), ref, imagestore.PullOptions{Insecure: insecure})
 				return err
 			})
@@ -113,7 +115,7 @@ func newResetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			done, err := sandbox.Reset(h, src.Project)
+			done, err := workspace.Reset(h, src.Project)
 			if err != nil {
 				return err
 			}

@@ -12,8 +12,8 @@ import (
 
 	"sandbox/confine"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
-	"sandbox/sandbox"
 )
 
 func newProfileCmd() *cobra.Command {
@@ -89,7 +89,7 @@ func asRun(p *profiles.Profile) (*profiles.Profile, []string) {
 	shown.Base = "image"
 	notes := []string{"base: the image " + p.Image + ", not the host"}
 	var cfg *imagestore.Image
-	_ = withImages(func(imgs *sandbox.Images) (err error) { cfg, err = imgs.Get(p.Image); return err })
+	_ = withImages(func(imgs *imageworker.Images) (err error) { cfg, err = imgs.Get(p.Image); return err })
 	if !p.IsSet("user") {
 		switch {
 		case cfg == nil:

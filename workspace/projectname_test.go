@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"regexp"
@@ -46,8 +46,8 @@ func TestProjectRepoIsAValidReference(t *testing.T) {
 				t.Errorf("projectRepo(%q) = projectRepo(%q) = %q", tt.project, other, repo)
 			}
 			seen[repo] = tt.project
-			if id := projectID(tt.project); len(id) > 255 || strings.Contains(id, "/") {
-				t.Errorf("projectID(%q) = %q: not a file name", tt.project, id)
+			if id := ID(tt.project); len(id) > 255 || strings.Contains(id, "/") {
+				t.Errorf("ID(%q) = %q: not a file name", tt.project, id)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 )
 
 // The project overlay (project = "overlay"): the project directory is the
@@ -22,9 +23,9 @@ func projectDir(h host.Host, project string) string {
 	return filepath.Join(SandboxDir(h, project), "project")
 }
 
-// prepareProjectOverlay locks the project overlay for a run, makes its
+// PrepareProjectOverlay locks the project overlay for a run, makes its
 // directories and, when it holds no changes, records the project's state.
-func prepareProjectOverlay(h host.Host, project string) (upper, work string, release func(), err error) {
+func PrepareProjectOverlay(h host.Host, project string) (upper, work string, release func(), err error) {
 	dir := projectDir(h, project)
 	upper, work = filepath.Join(dir, "upper"), filepath.Join(dir, "work")
 	for _, d := range []string{upper, work} {
@@ -38,16 +39,16 @@ func prepareProjectOverlay(h host.Host, project string) (upper, work string, rel
 	}
 	// An apply killed midway left temporary files in the project.
 	if _, err := imagestore.ApplyLeftovers(upper, project, true); err != nil {
-		st.close()
+		st.Close()
 		return "", "", nil, err
 	}
 	if entries, _ := os.ReadDir(upper); len(entries) == 0 {
 		if err := writeSnapshot(dir, project); err != nil {
-			st.close()
+			st.Close()
 			return "", "", nil, err
 		}
 	}
-	return upper, work, st.close, nil
+	return upper, work, st.Close, nil
 }
 
 func writeSnapshot(dir, project string) error {
@@ -64,12 +65,12 @@ func writeSnapshot(dir, project string) error {
 }
 
 // ProjectChanges lists the sandbox's pending changes to the project.
-func (i *Images) ProjectChanges(h host.Host, project string) ([]imagestore.Change, error) {
+func ProjectChanges(imgs *imageworker.Images, h host.Host, project string) ([]imagestore.Change, error) {
 	upper := filepath.Join(projectDir(h, project), "upper")
 	if _, err := os.Stat(upper); err != nil {
 		return nil, nil
 	}
-	changes, err := i.unpacker.Changes(imagestore.ChangesRequest{Upper: upper, Lowers: []string{project}})
+	changes, err := imgs.Worker().Changes(imagestore.ChangesRequest{Upper: upper, Lowers: []string{project}})
 	// Temporary files of an interrupted apply are reported as "!": the
 	// next apply or run removes them.
 	left, _ := imagestore.ApplyLeftovers(upper, project, false)
@@ -84,13 +85,13 @@ func (i *Images) ProjectChanges(h host.Host, project string) ([]imagestore.Chang
 
 // ApplyProject writes the sandbox's pending project changes to the
 // project, then clears them. Conflicts with host edits apply nothing.
-func (i *Images) ApplyProject(h host.Host, project string, protected []string) ([]imagestore.Change, error) {
+func ApplyProject(imgs *imageworker.Images, h host.Host, project string, protected []string) ([]imagestore.Change, error) {
 	dir := projectDir(h, project)
-	st, err := i.lockProject(dir)
+	st, err := lockProject(imgs, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer st.close()
+	defer st.Close()
 	var snap map[string]imagestore.FileState
 	data, err := os.ReadFile(filepath.Join(dir, "base.json"))
 	if err == nil {
@@ -99,33 +100,33 @@ func (i *Images) ApplyProject(h host.Host, project string, protected []string) (
 	if err != nil {
 		return nil, fmt.Errorf("reading the project's recorded state: %w", err)
 	}
-	applied, err := i.unpacker.Apply(imagestore.ApplyRequest{Upper: filepath.Join(dir, "upper"), Project: project, Snapshot: snap, Protected: protected})
+	applied, err := imgs.Worker().Apply(imagestore.ApplyRequest{Upper: filepath.Join(dir, "upper"), Project: project, Snapshot: snap, Protected: protected})
 	if err != nil {
 		return applied, err
 	}
-	return applied, i.clearProject(st, dir, project)
+	return applied, clearProject(imgs, st, dir, project)
 }
 
 // DiscardProject drops the sandbox's pending project changes.
-func (i *Images) DiscardProject(h host.Host, project string) error {
+func DiscardProject(imgs *imageworker.Images, h host.Host, project string) error {
 	dir := projectDir(h, project)
-	st, err := i.lockProject(dir)
+	st, err := lockProject(imgs, dir)
 	if err != nil {
 		return err
 	}
-	defer st.close()
-	return i.clearProject(st, dir, project)
+	defer st.Close()
+	return clearProject(imgs, st, dir, project)
 }
 
-func (i *Images) lockProject(dir string) (*sandboxState, error) {
+func lockProject(imgs *imageworker.Images, dir string) (*Sandbox, error) {
 	if _, err := os.Stat(filepath.Join(dir, "upper")); errors.Is(err, os.ErrNotExist) {
-		return nil, &SetupError{Msg: "this project's sandbox has no project overlay", Fix: "set project = \"overlay\" in sandbox.toml and run the sandbox"}
+		return nil, &Error{Msg: "this project's sandbox has no project overlay", Fix: "set project = \"overlay\" in sandbox.toml and run the sandbox"}
 	}
 	return lockState(dir)
 }
 
-func (i *Images) clearProject(st *sandboxState, dir, project string) error {
-	if err := st.clearUpper(i.RemoveAll); err != nil {
+func clearProject(imgs *imageworker.Images, st *Sandbox, dir, project string) error {
+	if err := st.clearUpper(imgs.RemoveAll); err != nil {
 		return err
 	}
 	return writeSnapshot(dir, project)

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"fmt"
@@ -44,9 +44,9 @@ func CacheDir(h host.Host, name string) string {
 	return filepath.Join(base, "sandbox", name)
 }
 
-// cacheMounts binds the profile's shared caches under home (the sandbox
+// CacheMounts binds the profile's shared caches under home (the sandbox
 // home's path inside), creating their host directories.
-func cacheMounts(p *profiles.Profile, h host.Host, home string) (mounts.Plan, map[string]string, error) {
+func CacheMounts(p *profiles.Profile, h host.Host, home string) (mounts.Plan, map[string]string, error) {
 	var plan mounts.Plan
 	env := map[string]string{}
 	for _, name := range p.Cache.Shared {

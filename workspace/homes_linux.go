@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sandbox/host"
-	"sandbox/runs"
+	"sandbox/imageworker"
 	"sort"
 	"strconv"
 	"time"
@@ -28,6 +28,12 @@ type HomeInfo struct {
 	LastUse time.Time `json:"last_use"`
 }
 
+// Run is a live run of a project, as RemoveHome needs to know it.
+type Run struct {
+	Project string
+	PID     int
+}
+
 // homeRecord is homes/NAME-HASH.json beside the home: the project the
 // home belongs to (the name's hash cannot be reversed); its mtime is the
 // last run.
@@ -35,11 +41,8 @@ type homeRecord struct {
 	Project string `json:"project"`
 }
 
-// HomeID is the name of a project's home and sandbox directories.
-func HomeID(project string) string { return projectID(project) }
-
-// touchHome records that project's home was used now.
-func touchHome(homeDir, project string) {
+// TouchHome records that project's home was used now.
+func TouchHome(homeDir, project string) {
 	b, _ := json.Marshal(homeRecord{Project: project})
 	_ = os.WriteFile(homeDir+".json", b, 0o600)
 }
@@ -85,7 +88,7 @@ func Homes(h host.Host) ([]HomeInfo, error) {
 	}
 	out := make([]HomeInfo, 0, len(byID))
 	for _, hi := range byID {
-		if hi.Project != "" && projectID(hi.Project) == hi.ID {
+		if hi.Project != "" && ID(hi.Project) == hi.ID {
 			_, err := os.Stat(hi.Project)
 			hi.Exists = err == nil
 		}
@@ -112,13 +115,12 @@ func du(dir string) int64 {
 // RemoveHome removes a project's home and sandbox. Its files may belong to
 // subordinate ids or be read-only (Go's module cache), so they are removed
 // through the user namespace, as reset and prune remove sandboxes. A
-// project with a running sandbox is refused.
-func RemoveHome(h host.Host, hi HomeInfo) error {
-	if live, err := runs.List(); err == nil {
-		for _, r := range live {
-			if r.Project != "" && projectID(r.Project) == hi.ID {
-				return &SetupError{Msg: fmt.Sprintf("%s has a running sandbox (pid %d)", r.Project, r.PID), Fix: "end it first (sandbox ps lists it)"}
-			}
+// project with a running sandbox is refused: running are the live runs
+// (package sandbox's List), in its order.
+func RemoveHome(h host.Host, hi HomeInfo, running []Run) error {
+	for _, r := range running {
+		if r.Project != "" && ID(r.Project) == hi.ID {
+			return &Error{Msg: fmt.Sprintf("%s has a running sandbox (pid %d)", r.Project, r.PID), Fix: "end it first (sandbox ps lists it)"}
 		}
 	}
 	if hi.Sandbox != "" && hi.Project != "" {
@@ -126,7 +128,7 @@ func RemoveHome(h host.Host, hi HomeInfo) error {
 			return err
 		}
 	}
-	imgs, err := OpenImages(h)
+	imgs, err := imageworker.Open(h)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package imageworker
 
 import (
 	"context"
@@ -23,14 +23,14 @@ type Images struct {
 	Degraded string
 }
 
-// OpenImages opens the image store under $XDG_DATA_HOME/sandbox/images,
+// Open opens the image store under $XDG_DATA_HOME/sandbox/images,
 // with the limits of LimitsFromEnv.
-func OpenImages(h host.Host) (*Images, error) {
+func Open(h host.Host) (*Images, error) {
 	lim, err := LimitsFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return OpenImagesWith(h, lim)
+	return OpenWith(h, lim)
 }
 
 // LimitsFromEnv reads the layer limits a user may raise for a trusted
@@ -55,9 +55,9 @@ func LimitsFromEnv() (imagestore.Limits, error) {
 	return lim, nil
 }
 
-// OpenImagesWith opens the image store with the given layer limits (zero
+// OpenWith opens the image store with the given layer limits (zero
 // fields: the defaults).
-func OpenImagesWith(h host.Host, lim imagestore.Limits) (*Images, error) {
+func OpenWith(h host.Host, lim imagestore.Limits) (*Images, error) {
 	mapping, err := userns.NewMapping(h.Name, h.UID, h.GID)
 	if err != nil {
 		return nil, err
@@ -81,12 +81,18 @@ func (i *Images) Close() {
 	}
 }
 
+// Worker is the unpacker behind the store: the namespaced helper, or
+// in-process unpacking in the degraded mode. Per-project state (package
+// workspace) asks it for diffs and applies of trees owned by subordinate
+// ids.
+func (i *Images) Worker() imagestore.Unpacker { return i.unpacker }
+
 // RemoveAll removes a tree the unpacker or a sandbox made (owned by
 // subordinate ids).
 func (i *Images) RemoveAll(path string) error { return i.unpacker.RemoveAll(path) }
 
-// ImageRequest is how a session wants its image.
-type ImageRequest struct {
+// Request is how a session wants its image.
+type Request struct {
 	Ref      string
 	Insecure bool // --tls-verify=false, or the registry is in insecure_registries
 	Progress func(imagestore.Progress)
@@ -95,7 +101,7 @@ type ImageRequest struct {
 
 // Resolve returns the image for req: pinned by sandbox.lock when it names
 // this ref, pulled first when missing.
-func (i *Images) Resolve(ctx context.Context, req ImageRequest) (*imagestore.Image, error) {
+func (i *Images) Resolve(ctx context.Context, req Request) (*imagestore.Image, error) {
 	ref, err := imagestore.Normalize(req.Ref)
 	if err != nil {
 		return nil, err
@@ -107,7 +113,7 @@ func (i *Images) Resolve(ctx context.Context, req ImageRequest) (*imagestore.Ima
 	want := ref
 	if lock != nil && lock.Image.Ref != "" {
 		if lock.Image.Ref != ref {
-			return nil, &SetupError{
+			return nil, &Error{
 				Msg: fmt.Sprintf("%s pins %s, but the profile asks for %s", profiles.LockFileName, lock.Image.Ref, ref),
 				Fix: "run `sandbox lock --update` to pin the new image (and commit sandbox.lock)",
 			}
@@ -119,31 +125,4 @@ func (i *Images) Resolve(ctx context.Context, req ImageRequest) (*imagestore.Ima
 		img, err = i.Pull(ctx, want, imagestore.PullOptions{Insecure: req.Insecure, Progress: req.Progress})
 	}
 	return img, err
-}
-
-// Reset discards the project's sandbox: its changes to the image.
-func Reset(h host.Host, project string) (bool, error) {
-	dir := SandboxDir(h, project)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	st, err := lockState(dir)
-	if err != nil {
-		return false, err
-	}
-	defer st.close()
-	imgs, err := OpenImages(h)
-	if err != nil {
-		return false, err
-	}
-	defer imgs.Close()
-	// Move it aside first: a crash half-way leaves no half-reset sandbox.
-	trash := filepath.Join(imgs.Root(), "tmp", "reset-"+filepath.Base(dir)+"-"+strconv.Itoa(os.Getpid()))
-	if err := os.Rename(dir, trash); err != nil {
-		return false, err
-	}
-	if err := imgs.RemoveAll(trash); err != nil {
-		return true, fmt.Errorf("removing %s: %w", trash, err)
-	}
-	return true, imgs.RemoveUse(projectID(project))
 }

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"encoding/json"
@@ -13,12 +13,13 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 )
 
-// sandboxState is a project's sandbox on an image: its upper layer (the
+// Sandbox is a project's sandbox on an image: its upper layer (the
 // changes not committed yet), the image it stands on, and its commits;
 // locked while a run or a change to it uses it.
-type sandboxState struct {
+type Sandbox struct {
 	dir  string
 	lock *os.File
 	info sandboxInfo
@@ -49,18 +50,29 @@ func (i sandboxInfo) head() string {
 	return i.Digest
 }
 
-func (s *sandboxState) upper() string { return filepath.Join(s.dir, "upper") }
-func (s *sandboxState) work() string  { return filepath.Join(s.dir, "work") }
+// Upper is the sandbox's upper layer: its changes not committed yet.
+func (s *Sandbox) Upper() string { return filepath.Join(s.dir, "upper") }
+
+// Work is the overlay's work directory beside Upper.
+func (s *Sandbox) Work() string { return filepath.Join(s.dir, "work") }
+
+// Head is the commit the sandbox stands on, "" when it stands on the
+// profile's image.
+func (s *Sandbox) Head() string { return s.info.Head }
+
+// Digest is the manifest digest the sandbox stands on: Head, else the
+// profile's image.
+func (s *Sandbox) Digest() string { return s.info.head() }
 
 // SandboxDir is where the project's sandbox (its changes to the image) lives.
 func SandboxDir(h host.Host, project string) string {
-	return filepath.Join(h.DataDir, "sandboxes", projectID(project))
+	return filepath.Join(h.DataDir, "sandboxes", ID(project))
 }
 
-// openSandbox locks the project's sandbox for a run on img (the profile's
+// OpenSandbox locks the project's sandbox for a run on img (the profile's
 // image) and makes its upper and work directories. A sandbox made from
 // another image is refused: its changes were made on that image.
-func openSandbox(h host.Host, project string, img *imagestore.Image, ignore []string) (*sandboxState, error) {
+func OpenSandbox(h host.Host, project string, img *imagestore.Image, ignore []string) (*Sandbox, error) {
 	dir := SandboxDir(h, project)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the sandbox: %w", err)
@@ -69,28 +81,28 @@ func openSandbox(h host.Host, project string, img *imagestore.Image, ignore []st
 	if err != nil {
 		return nil, err
 	}
-	if st.info.Digest != "" && st.info.Digest != img.Digest && len(st.info.Commits) == 0 && clean(st.upper(), ignore) {
+	if st.info.Digest != "" && st.info.Digest != img.Digest && len(st.info.Commits) == 0 && clean(st.Upper(), ignore) {
 		// Nothing was changed on the old image (a setup step was rebuilt,
 		// the lock was updated): move to the new one.
 		st.info.Digest, st.info.Ref = "", ""
 	}
 	if st.info.Digest != "" && st.info.Digest != img.Digest {
-		st.close()
-		return nil, &SetupError{
+		st.Close()
+		return nil, &Error{
 			Msg: fmt.Sprintf("this project's sandbox holds changes made on %s (%.19s), but the profile now gives %s (%.19s)", st.info.Ref, st.info.Digest, img.Ref, img.Digest),
 			Fix: "run `sandbox reset` to discard those changes and start from the new image, or go back to the old image",
 		}
 	}
-	for _, d := range []string{st.upper(), st.work()} {
+	for _, d := range []string{st.Upper(), st.Work()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			st.close()
+			st.Close()
 			return nil, err
 		}
 	}
 	if st.info.Digest == "" {
 		st.info = sandboxInfo{Project: project, Ref: img.Ref, Digest: img.Digest}
 		if err := st.save(); err != nil {
-			st.close()
+			st.Close()
 			return nil, err
 		}
 	}
@@ -99,10 +111,10 @@ func openSandbox(h host.Host, project string, img *imagestore.Image, ignore []st
 
 // existingSandbox locks the project's sandbox for a change (commit,
 // rollback); it must exist.
-func existingSandbox(h host.Host, project string) (*sandboxState, error) {
+func existingSandbox(h host.Host, project string) (*Sandbox, error) {
 	dir := SandboxDir(h, project)
 	if _, err := os.Stat(filepath.Join(dir, "sandbox.json")); err != nil {
-		return nil, &SetupError{
+		return nil, &Error{
 			Msg: "this project has no sandbox on an image yet",
 			Fix: "set image = \"REF\" in sandbox.toml and run the sandbox once (sandbox run -- true)",
 		}
@@ -112,7 +124,7 @@ func existingSandbox(h host.Host, project string) (*sandboxState, error) {
 
 // lockState takes the sandbox's lock without waiting (two runs writing one
 // upper layer would corrupt it) and reads sandbox.json.
-func lockState(dir string) (*sandboxState, error) {
+func lockState(dir string) (*Sandbox, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
@@ -120,14 +132,14 @@ func lockState(dir string) (*sandboxState, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		holder, _ := os.ReadFile(f.Name())
 		f.Close()
-		return nil, &SetupError{
+		return nil, &Error{
 			Msg: fmt.Sprintf("this project's sandbox is in use (by sandbox pid %s)", string(holder)),
 			Fix: "wait for that run to end, or pass --ephemeral to run on a throwaway copy",
 		}
 	}
 	f.Truncate(0)
 	f.WriteString(strconv.Itoa(os.Getpid()))
-	st := &sandboxState{dir: dir, lock: f}
+	st := &Sandbox{dir: dir, lock: f}
 	data, err := os.ReadFile(filepath.Join(dir, "sandbox.json"))
 	if err == nil {
 		err = json.Unmarshal(data, &st.info)
@@ -139,10 +151,11 @@ func lockState(dir string) (*sandboxState, error) {
 	return st, nil
 }
 
-func (s *sandboxState) close() { s.lock.Close() }
+// Close releases the sandbox's lock.
+func (s *Sandbox) Close() { s.lock.Close() }
 
 // save writes sandbox.json atomically: a crash leaves the old or the new.
-func (s *sandboxState) save() error {
+func (s *Sandbox) save() error {
 	data, _ := json.MarshalIndent(s.info, "", "  ")
 	tmp := filepath.Join(s.dir, ".sandbox.json.tmp")
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -160,7 +173,7 @@ func (s *sandboxState) save() error {
 // directories are moved aside (so a crash leaves a clean sandbox or the
 // old one), replaced with empty ones, and removed by remove (their files
 // belong to subordinate ids).
-func (s *sandboxState) clearUpper(remove func(string) error) error {
+func (s *Sandbox) clearUpper(remove func(string) error) error {
 	// Leftovers of a clear that was killed half-way go too.
 	old, _ := filepath.Glob(filepath.Join(s.dir, "trash-*"))
 	for _, t := range old {
@@ -170,7 +183,7 @@ func (s *sandboxState) clearUpper(remove func(string) error) error {
 	if err := os.Mkdir(trash, 0o700); err != nil {
 		return err
 	}
-	for _, d := range []string{s.upper(), s.work()} {
+	for _, d := range []string{s.Upper(), s.Work()} {
 		if err := os.Rename(d, filepath.Join(trash, filepath.Base(d))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -186,4 +199,31 @@ func (s *sandboxState) clearUpper(remove func(string) error) error {
 func clean(upper string, ignore []string) bool {
 	changes, err := imagestore.Changes(upper, nil, ignore)
 	return err == nil && len(changes) == 0
+}
+
+// Reset discards the project's sandbox: its changes to the image.
+func Reset(h host.Host, project string) (bool, error) {
+	dir := SandboxDir(h, project)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	st, err := lockState(dir)
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	imgs, err := imageworker.Open(h)
+	if err != nil {
+		return false, err
+	}
+	defer imgs.Close()
+	// Move it aside first: a crash half-way leaves no half-reset sandbox.
+	trash := filepath.Join(imgs.Root(), "tmp", "reset-"+filepath.Base(dir)+"-"+strconv.Itoa(os.Getpid()))
+	if err := os.Rename(dir, trash); err != nil {
+		return false, err
+	}
+	if err := imgs.RemoveAll(trash); err != nil {
+		return true, fmt.Errorf("removing %s: %w", trash, err)
+	}
+	return true, imgs.RemoveUse(ID(project))
 }

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"hash/fnv"
@@ -13,6 +13,13 @@ import (
 // bytes, for state directories) and the 255 characters of an OCI
 // repository (with "sandbox.local/").
 const maxNameBase = 64
+
+// ID names a project's state, its home and sandbox directories:
+// readable, and unique per path (a name, not a secret: FNV keeps crypto's
+// package initialisation out of every sandbox start).
+func ID(project string) string {
+	return projectBase(project) + "-" + projectHash(project)
+}
 
 // projectHash is what makes a project's names unique per path.
 func projectHash(project string) string {

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 
 	"sandbox/host"
 	"sandbox/profiles"
-	"sandbox/runs"
 )
 
 // CheckProject refuses a project root that is not a project: binding it
@@ -16,8 +15,9 @@ import (
 // the home or a directory above it (the home holds ~/.ssh, shell startup
 // files and every other project), the shared temporary directories, and
 // the tool's own data, configuration and run state (images, sandbox homes,
-// the trust records).
-func CheckProject(project string, h host.Host) error {
+// the trust records) and runDir, the run-state directory (package
+// sandbox's RuntimeDir; "" when it has none).
+func CheckProject(project string, h host.Host, runDir string) error {
 	real := resolved(project)
 	why := ""
 	switch {
@@ -32,9 +32,7 @@ func CheckProject(project string, h host.Host) error {
 	if dir, err := profiles.ConfigDir(); err == nil {
 		own = append(own, dir)
 	}
-	if dir, err := runs.RuntimeDir(); err == nil {
-		own = append(own, dir)
-	}
+	own = append(own, runDir)
 	for _, dir := range own {
 		if why == "" && dir != "" && (within(real, resolved(dir)) || within(resolved(dir), real)) {
 			why = "the sandbox tool's own directory " + dir + " or holds it"
@@ -43,7 +41,7 @@ func CheckProject(project string, h host.Host) error {
 	if why == "" {
 		return nil
 	}
-	return &SetupError{
+	return &Error{
 		Msg: fmt.Sprintf("the project directory would be %s, %s: a sandbox gets its project read-write", project, why),
 		Fix: "run sandbox init in the project's own directory (it writes sandbox.toml there), or name it with --project DIR",
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"path/filepath"
@@ -11,7 +11,7 @@ import (
 	"sandbox/profiles"
 )
 
-// protectOps makes the project's protected paths read-only inside: the
+// ProtectOps makes the project's protected paths read-only inside: the
 // places git and editors on the host run code from (profiles.
 // DefaultProtected, the repository's core.hooksPath) and the profile's
 // own protect.paths. Each directory between the project root and a
@@ -19,7 +19,7 @@ import (
 // move .git aside and put a writable copy in its place. The profile's
 // binds of project paths (binds) show the project a second time: the same
 // paths are made read-only below their targets too (protectBinds).
-func protectOps(p *profiles.Profile, project string, binds mounts.Plan) mounts.Plan {
+func ProtectOps(p *profiles.Profile, project string, binds mounts.Plan) mounts.Plan {
 	if p.Protect.Defaults {
 		ensureGitDirs(project)
 	}

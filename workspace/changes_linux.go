@@ -1,4 +1,4 @@
-package sandbox
+package workspace
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 
 	"sandbox/host"
 	"sandbox/imagestore"
+	"sandbox/imageworker"
 	"sandbox/profiles"
 )
 
-// mountpoints are the paths a run creates in the upper layer to mount on
+// Mountpoints are the paths a run creates in the upper layer to mount on
 // (relative): not the user's changes, so diff and commit leave them out
 // while they are empty.
-func mountpoints(h host.Host, p *profiles.Profile, project string) []string {
+func Mountpoints(h host.Host, p *profiles.Profile, project string) []string {
 	out := []string{"proc", "sys", "dev", "run", "etc", "etc/resolv.conf", "etc/hosts"}
 	withParents := func(abs string) {
 		for d := path.Clean(abs); d != "/" && d != "."; d = path.Dir(d) {
@@ -37,25 +38,25 @@ func mountpoints(h host.Host, p *profiles.Profile, project string) []string {
 }
 
 // Changes is the project's sandbox's diff against the image it stands on.
-func (i *Images) Changes(h host.Host, p *profiles.Profile, project string) ([]imagestore.Change, error) {
+func Changes(imgs *imageworker.Images, h host.Host, p *profiles.Profile, project string) ([]imagestore.Change, error) {
 	// Without the lock: diff only reads, also while the sandbox runs.
 	st, err := peekSandbox(h, project)
 	if err != nil {
 		return nil, err
 	}
-	head, err := i.Get(st.info.head())
+	head, err := imgs.Get(st.info.head())
 	if err != nil {
 		return nil, err
 	}
-	return i.unpacker.Changes(imagestore.ChangesRequest{Upper: st.upper(), Lowers: reversed(head.Dirs()), Ignore: mountpoints(h, p, project)})
+	return imgs.Worker().Changes(imagestore.ChangesRequest{Upper: st.Upper(), Lowers: reversed(head.Dirs()), Ignore: Mountpoints(h, p, project)})
 }
 
 // peekSandbox reads a sandbox's state without its lock.
-func peekSandbox(h host.Host, project string) (*sandboxState, error) {
-	st := &sandboxState{dir: SandboxDir(h, project)}
+func peekSandbox(h host.Host, project string) (*Sandbox, error) {
+	st := &Sandbox{dir: SandboxDir(h, project)}
 	data, err := os.ReadFile(st.dir + "/sandbox.json")
 	if err != nil {
-		return nil, &SetupError{Msg: "this project has no sandbox on an image yet", Fix: "set image = \"REF\" in sandbox.toml and run the sandbox once (sandbox run -- true)"}
+		return nil, &Error{Msg: "this project has no sandbox on an image yet", Fix: "set image = \"REF\" in sandbox.toml and run the sandbox once (sandbox run -- true)"}
 	}
 	return st, json.Unmarshal(data, &st.info)
 }
@@ -72,19 +73,19 @@ type CommitOptions struct {
 // replaced before the changes are cleared, so a crash at any point leaves
 // a sandbox that starts (at worst with its changes both committed and
 // still in the upper layer, which shows the same files).
-func (i *Images) Commit(h host.Host, p *profiles.Profile, project string, o CommitOptions) (*imagestore.Image, error) {
+func Commit(imgs *imageworker.Images, h host.Host, p *profiles.Profile, project string, o CommitOptions) (*imagestore.Image, error) {
 	st, err := existingSandbox(h, project)
 	if err != nil {
 		return nil, err
 	}
-	defer st.close()
-	base, err := i.Get(st.info.head())
+	defer st.Close()
+	base, err := imgs.Get(st.info.head())
 	if err != nil {
 		return nil, err
 	}
-	ignore := mountpoints(h, p, project)
-	if changes, err := i.unpacker.Changes(imagestore.ChangesRequest{Upper: st.upper(), Ignore: ignore}); err == nil && len(changes) == 0 {
-		return nil, &SetupError{Msg: "nothing to commit: the sandbox has no changes", Fix: "change something in the sandbox first (sandbox diff lists changes)"}
+	ignore := Mountpoints(h, p, project)
+	if changes, err := imgs.Worker().Changes(imagestore.ChangesRequest{Upper: st.Upper(), Ignore: ignore}); err == nil && len(changes) == 0 {
+		return nil, &Error{Msg: "nothing to commit: the sandbox has no changes", Fix: "change something in the sandbox first (sandbox diff lists changes)"}
 	}
 	epoch := base.Created
 	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
@@ -93,7 +94,7 @@ func (i *Images) Commit(h host.Host, p *profiles.Profile, project string, o Comm
 		}
 	}
 	ref := fmt.Sprintf("%s:%d", projectRepo(project), len(st.info.Commits)+1)
-	img, err := i.Store.Commit(base, st.upper(), imagestore.CommitOptions{
+	img, err := imgs.Store.Commit(base, st.Upper(), imagestore.CommitOptions{
 		Ref: ref, Message: o.Message, CreatedBy: "sandbox commit", Created: time.Now(), Epoch: epoch,
 		Ignore: ignore,
 	})
@@ -101,7 +102,7 @@ func (i *Images) Commit(h host.Host, p *profiles.Profile, project string, o Comm
 		return nil, err
 	}
 	if o.Tag != "" {
-		if err := i.Tag(ref, o.Tag); err != nil {
+		if err := imgs.Tag(ref, o.Tag); err != nil {
 			return nil, err
 		}
 	}
@@ -110,34 +111,34 @@ func (i *Images) Commit(h host.Host, p *profiles.Profile, project string, o Comm
 	if err := st.save(); err != nil {
 		return nil, err
 	}
-	if err := i.AddUse(imagestore.Use{ID: projectID(project), Project: project, Digest: img.Digest}); err != nil {
+	if err := imgs.AddUse(imagestore.Use{ID: ID(project), Project: project, Digest: img.Digest}); err != nil {
 		return nil, err
 	}
-	return img, st.clearUpper(i.RemoveAll)
+	return img, st.clearUpper(imgs.RemoveAll)
 }
 
 // History is the image the project's sandbox stands on, with its history.
-func (i *Images) History(h host.Host, project string) (*imagestore.Image, error) {
+func History(imgs *imageworker.Images, h host.Host, project string) (*imagestore.Image, error) {
 	st, err := peekSandbox(h, project)
 	if err != nil {
 		return nil, err
 	}
-	return i.Get(st.info.head())
+	return imgs.Get(st.info.head())
 }
 
 // Rollback discards the uncommitted changes and, given rev, puts the
 // sandbox back on that commit: its number (1 is the first), a digest
 // prefix, its name, or "base" (the profile's image).
-func (i *Images) Rollback(h host.Host, project, rev string) (string, error) {
+func Rollback(imgs *imageworker.Images, h host.Host, project, rev string) (string, error) {
 	st, err := existingSandbox(h, project)
 	if err != nil {
 		return "", err
 	}
-	defer st.close()
+	defer st.Close()
 	if rev != "" {
 		n, ok := findRev(st.info, rev)
 		if !ok {
-			return "", &SetupError{Msg: fmt.Sprintf("unknown revision %q", rev), Fix: "known: " + knownRevs(st.info)}
+			return "", &Error{Msg: fmt.Sprintf("unknown revision %q", rev), Fix: "known: " + knownRevs(st.info)}
 		}
 		// Later commits stay listed (and stored): rollback moves the
 		// sandbox, it does not forget.
@@ -148,11 +149,11 @@ func (i *Images) Rollback(h host.Host, project, rev string) (string, error) {
 		if err := st.save(); err != nil {
 			return "", err
 		}
-		if err := i.AddUse(imagestore.Use{ID: projectID(project), Project: project, Digest: st.info.head()}); err != nil {
+		if err := imgs.AddUse(imagestore.Use{ID: ID(project), Project: project, Digest: st.info.head()}); err != nil {
 			return "", err
 		}
 	}
-	return st.info.head(), st.clearUpper(i.RemoveAll)
+	return st.info.head(), st.clearUpper(imgs.RemoveAll)
 }
 
 // findRev returns the number of the commit rev names (0: the base).
@@ -207,9 +208,9 @@ func quoteMsg(m string) string {
 // that name, the project's sandbox head (its current commit) is named ref
 // and pushed, as a user expects after `sandbox commit`. head is the digest
 // so pushed, "" when ref was in the store.
-func (i *Images) PushOrHead(ctx context.Context, h host.Host, project, ref string, o imagestore.PushOptions) (img *imagestore.Image, head string, err error) {
-	if _, err := i.Get(ref); !errors.Is(err, imagestore.ErrNotFound) {
-		img, err := i.Push(ctx, ref, o)
+func PushOrHead(ctx context.Context, imgs *imageworker.Images, h host.Host, project, ref string, o imagestore.PushOptions) (img *imagestore.Image, head string, err error) {
+	if _, err := imgs.Get(ref); !errors.Is(err, imagestore.ErrNotFound) {
+		img, err := imgs.Push(ctx, ref, o)
 		return img, "", err
 	}
 	fix := "name the image first: `sandbox commit --tag " + ref + "` commits the sandbox's changes under that name, `sandbox tag SRC " + ref + "` names a stored image"
@@ -221,11 +222,11 @@ func (i *Images) PushOrHead(ctx context.Context, h host.Host, project, ref strin
 		}
 	}
 	if from == "" {
-		return nil, "", &SetupError{Msg: fmt.Sprintf("%s is not in the store, and this project's sandbox stands on no commit to push under that name", ref), Fix: fix}
+		return nil, "", &Error{Msg: fmt.Sprintf("%s is not in the store, and this project's sandbox stands on no commit to push under that name", ref), Fix: fix}
 	}
-	if err := i.Tag(from, ref); err != nil {
+	if err := imgs.Tag(from, ref); err != nil {
 		return nil, "", err
 	}
-	img, err = i.Push(ctx, ref, o)
+	img, err = imgs.Push(ctx, ref, o)
 	return img, st.info.Head, err
 }

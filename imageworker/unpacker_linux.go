@@ -1,4 +1,4 @@
-package sandbox
+package imageworker
 
 import (
 	"bufio"
@@ -181,7 +181,7 @@ func (e *workerError) Unwrap() error {
 // until it has re-executed itself with the namespace's capabilities.
 // Must be called with u.mu held.
 func (u *Unpacker) start() error {
-	cmd := initCommand("unpack")
+	cmd := reexec.Command("unpack")
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, Pdeathsig: syscall.SIGKILL}
 	in, err := cmd.StdinPipe()
@@ -246,14 +246,14 @@ func unpackWorker(stage string) int {
 		line, err := in.ReadBytes('\n')
 		var req workerRequest
 		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
-			return ExitSetup
+			return exitSetup
 		}
 		err = reexec.Exec("unpack-2")
 		json.NewEncoder(os.Stdout).Encode(workerReply{Error: fmt.Sprintf("re-executing the unpacker: %v", err)})
-		return ExitSetup
+		return exitSetup
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || os.Getppid() == 1 {
-		return ExitSetup
+		return exitSetup
 	}
 	var mu sync.Mutex
 	enc := json.NewEncoder(os.Stdout)
@@ -270,7 +270,7 @@ func unpackWorker(stage string) int {
 			if err == io.EOF {
 				return 0
 			}
-			return ExitSetup
+			return exitSetup
 		}
 		go func() { reply(serveUnpack(req)) }()
 	}
