@@ -10,9 +10,9 @@ export GOTOOLCHAIN ?= auto
 
 .PHONY: build test bench lint install shell help
 
-build: ## build bin/sandbox (static, no cgo)
+build: ## build bin/sandbox and its slim init bin/sandbox-init (static, no cgo)
 	@scripts/go-env.sh
-	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/sandbox
+	scripts/build.sh bin $(VERSION)
 
 test: ## run every test; as root, namespace tests run as the user sandbox-test
 	scripts/test.sh
@@ -25,6 +25,7 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 install: build ## install to $(PREFIX)/bin
+	install -D -m 0755 bin/sandbox-init $(PREFIX)/bin/sandbox-init
 	install -D -m 0755 $(BIN) $(PREFIX)/bin/sandbox
 
 shell: ## install what is missing, build, and open a sandbox shell here

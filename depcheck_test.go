@@ -54,6 +54,9 @@ func allowedImports() map[string][]string {
 		// Top: everything it checks, but never the CLI.
 		"doctor":      join(internals, leaves, concepts, []string{"sandbox", "session"}),
 		"cmd/sandbox": join(internals, leaves, concepts, []string{"sandbox", "session", "doctor"}),
+		// The slim init: the process model's roles without the CLI
+		// (TestSlimInitLinksNoCLI keeps it slim).
+		"cmd/sandbox-init": join(internals, []string{"sandbox", "confine"}),
 		// A main of its own that times the built binary.
 		"bench": {"internal/testregistry"},
 		// Repository-wide tests (this file, hostnames_test.go).
@@ -139,6 +142,44 @@ func checkFile(t *testing.T, dir, f string, allowed map[string]bool) {
 			t.Errorf("%s imports %s: %s may import only %v of ours (depcheck_test.go, issue 12's floors)", f, path, dir, sortedKeys(allowed))
 		}
 	}
+}
+
+// TestSlimInitLinksNoCLI: nothing cmd/sandbox-init links, through our
+// packages, reaches what only the CLI needs: every start of a sandbox
+// would pay those packages' initialisation twice (issue 18).
+func TestSlimInitLinksNoCLI(t *testing.T) {
+	heavy := []string{"github.com/google/go-containerregistry", "tags.cncf.io/", "github.com/spf13/cobra", "net/http", "crypto/tls", "go.yaml.in/"}
+	seen := map[string]bool{}
+	var walk func(dir, via string)
+	walk = func(dir, via string) {
+		if seen[dir] {
+			return
+		}
+		seen[dir] = true
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range ast.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				if ours, rel := ourPackage(path); ours {
+					walk(rel, via+" -> "+rel)
+					continue
+				}
+				for _, h := range heavy {
+					if strings.HasPrefix(path, h) {
+						t.Errorf("cmd/sandbox-init links %s via %s (%s)", path, via, f)
+					}
+				}
+			}
+		}
+	}
+	walk("cmd/sandbox-init", "cmd/sandbox-init")
 }
 
 // TestDependencyTableComplete: every directory with Go files is in the

@@ -10,10 +10,21 @@ import (
 	"strings"
 
 	"tags.cncf.io/container-device-interface/pkg/cdi"
+	"tags.cncf.io/container-device-interface/pkg/parser"
 	cdispec "tags.cncf.io/container-device-interface/specs-go"
 
 	"sandbox/mounts"
+	"sandbox/profiles"
 )
+
+// A profile's CDI device names are checked at load with the CDI library's
+// own parser.
+func init() {
+	profiles.CheckCDIName = func(d string) error {
+		_, _, _, err := parser.ParseQualifiedName(d)
+		return err
+	}
+}
 
 // CDISpecDirsEnv overrides where CDI specs are read from (a colon-separated
 // list; tests point it at a directory of their own).

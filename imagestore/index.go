@@ -157,3 +157,10 @@ func Registry(ref string) string {
 	}
 	return r.Context().RegistryStr()
 }
+
+// CheckRef reports whether ref is an image reference this store can
+// resolve (the registry client's grammar).
+func CheckRef(ref string) error {
+	_, err := name.ParseReference(ref)
+	return err
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sandbox/internal/linux"
 	"strings"
 )
 
@@ -174,7 +175,7 @@ func (InProcess) Unpack(req UnpackRequest) (UnpackResult, error) { return Unpack
 
 // RemoveAll implements Unpacker; it makes read-only directories writable
 // on the way down.
-func (InProcess) RemoveAll(path string) error { return removeAll(path) }
+func (InProcess) RemoveAll(path string) error { return linux.RemoveAll(path) }
 
 // Owners implements Unpacker.
 func (InProcess) Owners() bool { return os.Geteuid() == 0 }

@@ -3,9 +3,7 @@ package imagestore
 import (
 	"archive/tar"
 	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -149,19 +147,4 @@ func (e *OwnerError) Error() string {
 // Hint says how to get more ids.
 func (e *OwnerError) Hint() string {
 	return "give your user a larger range in /etc/subuid and /etc/subgid (65536 ids is usual): sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER"
-}
-
-// removeAll removes a tree the caller owns, making its read-only
-// directories writable first if it has to.
-func removeAll(path string) error {
-	if err := os.RemoveAll(path); err == nil {
-		return nil
-	}
-	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(path)
 }

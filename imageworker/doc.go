@@ -10,7 +10,9 @@ package imageworker
 import (
 	"os"
 
+	"sandbox/imagestore"
 	"sandbox/internal/reexec"
+	"sandbox/profiles"
 )
 
 // The worker's roles: "unpack" waits for its id map and re-executes as
@@ -18,6 +20,8 @@ import (
 func init() {
 	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
 	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
+	// A profile's image is checked at load with the store's own parser.
+	profiles.CheckImageRef = imagestore.CheckRef
 }
 
 // exitSetup is the worker's exit status when it cannot serve: 125, the

@@ -3,8 +3,6 @@ package profiles
 import (
 	"path"
 	"strings"
-
-	"tags.cncf.io/container-device-interface/pkg/parser"
 )
 
 // Forward is the [forward] table: host sockets passed into the sandbox,
@@ -59,7 +57,7 @@ func (p *Profile) validateDevices(bad func(path []string, hint, format string, a
 	at := []string{"devices"}
 	for _, d := range p.Devices {
 		if IsCDIDevice(d) {
-			if _, _, _, err := parser.ParseQualifiedName(d); err != nil {
+			if err := check(CheckCDIName, d); err != nil {
 				bad(at, `write a path such as "/dev/kvm", or a CDI name such as "vendor.example.com/gpu=0" (sandbox doctor lists those present)`, "devices: %q is neither a /dev path nor a CDI device name: %v", d, err)
 			}
 			continue

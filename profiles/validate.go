@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"sandbox/seccomp"
 )
 
@@ -43,7 +42,7 @@ func (p *Profile) validate(file string, loc *locator) error {
 	}
 	if p.Image != "" {
 		// The parser the store uses: what it refuses, run would refuse.
-		if _, err := name.ParseReference(p.Image); err != nil {
+		if err := check(CheckImageRef, p.Image); err != nil {
 			bad([]string{"image"}, "write it as [REGISTRY/]REPOSITORY[:TAG|@sha256:DIGEST], e.g. docker.io/library/debian:bookworm", "image %q is not an image reference", p.Image)
 		}
 	}

@@ -11,13 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sandbox/internal/linux"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"sandbox/imagestore"
 )
 
 // RuntimeDir is where run state lives: $XDG_RUNTIME_DIR/sandbox, or
@@ -204,7 +203,7 @@ func list(runs string) ([]Info, error) {
 			// empty directory. Its files are the user's (the sandbox's
 			// root maps to the user, and no subordinate id writes
 			// there); read-only directories are opened up on the way.
-			_ = imagestore.InProcess{}.RemoveAll(strings.TrimSuffix(p, ".json") + ".root")
+			_ = linux.RemoveAll(strings.TrimSuffix(p, ".json") + ".root")
 			os.RemoveAll(filesDir(p))
 			os.Remove(p) // nobody holds it: its run is gone
 			f.Close()

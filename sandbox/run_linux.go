@@ -236,10 +236,10 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 	}, nil
 }
 
-// initCommand re-executes this binary as init at stage; more args follow
-// the stage's own.
+// initCommand starts init at stage, from the slim init binary when it is
+// installed beside us (initBinary); more args follow the stage's own.
 func initCommand(stage string, args ...string) *exec.Cmd {
-	return reexec.Command(stage, args...)
+	return reexec.CommandFrom(initBinary(), stage, args...)
 }
 
 func orStd(f, std *os.File) *os.File {

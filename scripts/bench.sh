@@ -10,7 +10,7 @@ export CGO_ENABLED=0
 dir=$(mktemp -d /tmp/sandbox-bench.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 go build -o "$dir/bench" ./bench
-cp bin/sandbox "$dir/sandbox"
+cp bin/sandbox bin/sandbox-init "$dir/"
 chmod -R a+rX "$dir"
 cd "$dir"
 if [ "$(id -u)" -eq 0 ]; then

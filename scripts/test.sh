@@ -19,9 +19,17 @@ export CGO_ENABLED=0
 SANDBOX_TEST_RUNTIMETEST=$(scripts/runtimetest.sh)
 export SANDBOX_TEST_RUNTIMETEST
 
+# The CLI with its slim init, as make build makes them.
+SANDBOX_TEST_SLIM_INIT=$(mktemp -d /tmp/sandbox-slim.XXXXXX)
+export SANDBOX_TEST_SLIM_INIT
+scripts/build.sh "$SANDBOX_TEST_SLIM_INIT"
+chmod -R a+rX "$SANDBOX_TEST_SLIM_INIT"
+
 if [ "$(id -u)" -ne 0 ]; then
+  trap 'rm -rf "$SANDBOX_TEST_SLIM_INIT"' EXIT
   go test -count=1 -timeout 40m -skip '^TestCgroupVM' "$@" ./...
-  exec scripts/test-vm.sh
+  scripts/test-vm.sh
+  exit
 fi
 
 . scripts/devices.sh
@@ -29,6 +37,7 @@ copy=
 cleanup() {
   restore_devices
   [ -z "$copy" ] || rm -rf "$copy"
+  rm -rf "$SANDBOX_TEST_SLIM_INIT"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

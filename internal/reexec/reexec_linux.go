@@ -74,7 +74,13 @@ func Role() string { return os.Getenv(Env) }
 // Command starts this binary again as role with args; its environment is
 // the role's variable alone.
 func Command(roleName string, args ...string) *exec.Cmd {
-	cmd := exec.Command("/proc/self/exe", append([]string{Arg}, args...)...)
+	return CommandFrom("/proc/self/exe", roleName, args...)
+}
+
+// CommandFrom starts binary, another build of this program that registers
+// role too (cmd/sandbox-init), as role with args.
+func CommandFrom(binary, roleName string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, append([]string{Arg}, args...)...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = []string{Env + "=" + roleName}
 	return cmd

@@ -180,6 +180,21 @@ var RuntimeTest = Requirement{"the OCI runtimetest ($SANDBOX_TEST_RUNTIMETEST, b
 	return err
 })}
 
+// SlimInit: the CLI and its slim init as `make build` makes them, built
+// by scripts/build.sh into the directory $SANDBOX_TEST_SLIM_INIT names.
+var SlimInit = Requirement{"sandbox and sandbox-init built by scripts/build.sh ($SANDBOX_TEST_SLIM_INIT; make test does it)", sync.OnceValue(func() error {
+	dir := os.Getenv("SANDBOX_TEST_SLIM_INIT")
+	if dir == "" {
+		return errors.New("SANDBOX_TEST_SLIM_INIT is unset")
+	}
+	for _, f := range []string{"sandbox", "sandbox-init"} {
+		if _, err := exec.LookPath(dir + "/" + f); err != nil {
+			return err
+		}
+	}
+	return nil
+})}
+
 // CgroupVM: the test runs inside the throwaway cgroup v2 VM of
 // scripts/vm/run.sh (which sets CGROUP2_VM=1), where limits are enforced
 // for real. scripts/test-vm.sh runs such tests there; scripts/test.sh
