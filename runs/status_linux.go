@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,7 +54,11 @@ type Status struct {
 // Running reports whether the run is alive.
 func (r Status) Running() bool { return r.Status == "running" }
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp {
+	// Compiled on first use, not at package init: init links this package
+	// and would pay for it at every start.
+	return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+})
 
 func stateRoot() (string, error) {
 	dir, err := RuntimeDir()
@@ -89,7 +94,7 @@ func claimName(info *Info, live []Info) error {
 	if info.Name == "" {
 		return nil
 	}
-	if !namePattern.MatchString(info.Name) {
+	if !namePattern().MatchString(info.Name) {
 		return &Error{Msg: fmt.Sprintf("run name %q is not valid", info.Name), Fix: "use letters, digits, '_', '.' and '-' (at most 64)"}
 	}
 	for _, r := range live {

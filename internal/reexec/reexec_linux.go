@@ -68,6 +68,11 @@ func Init() bool {
 	return true
 }
 
+// noZone keeps a role from reading /etc/localtime at package init (a
+// dependency's initialiser asks for the local zone): roles keep no
+// clock for people, and the payload's environment is its own.
+const noZone = "TZ="
+
 // Role is the role this process runs as, "" for the CLI.
 func Role() string { return os.Getenv(Env) }
 
@@ -82,14 +87,14 @@ func Command(roleName string, args ...string) *exec.Cmd {
 func CommandFrom(binary, roleName string, args ...string) *exec.Cmd {
 	cmd := exec.Command(binary, append([]string{Arg}, args...)...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = []string{Env + "=" + roleName}
+	cmd.Env = []string{Env + "=" + roleName, noZone}
 	return cmd
 }
 
 // Exec replaces this process with this binary as role, with env added to
 // the role's variable. It returns only on failure.
 func Exec(roleName string, env ...string) error {
-	return unix.Exec("/proc/self/exe", []string{os.Args[0], Arg}, append([]string{Env + "=" + roleName}, env...))
+	return unix.Exec("/proc/self/exe", []string{os.Args[0], Arg}, append([]string{Env + "=" + roleName, noZone}, env...))
 }
 
 // Environ is the variable that selects role, for a command built by hand
