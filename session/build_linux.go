@@ -78,6 +78,11 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 	if err := workspace.CheckProject(s.Project, host, runDir); err != nil {
 		return nil, err
 	}
+	// Steps run with the profile's limits: fail (or move into a systemd
+	// scope) before pulling anything, as run does.
+	if err := checkCgroup(s.Profile.Limits); err != nil {
+		return nil, err
+	}
 	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, err

@@ -127,15 +127,13 @@ func (img *ImageRoot) nested(id identity, o Options) (uids, gids []userns.IDMap,
 		}
 	}
 	if id.ownHome {
-		// Keep-id on the user's uid for both maps, as before issue 12.
-		m := userns.KeepID(o.Host.UID, total)
-		return m, m, nil
+		// Keep-id: the user's own uid and gid inside are theirs outside.
+		return userns.KeepID(o.Host.UID, total), userns.KeepID(o.Host.GID, total), nil
 	}
 	m := userns.Identity(total)
 	return m, m, nil
 }
 
-func (img *ImageRoot) name() string { return img.Ref }
 
 func reversed(s []string) []string {
 	out := make([]string, len(s))

@@ -34,7 +34,8 @@ func launch(h host.Host, r Request, root Root, lo launchOptions) (*sandbox.Resul
 	res, err := sandbox.Run(*o)
 	var ee *sandbox.ExecError
 	if errors.As(err, &ee) && ee.Code == sandbox.ExitNotFound && len(o.Spec.Process.Args) > 0 {
-		ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, root.name(), h)
+		// The image the user named: a setup step's root is an internal layer.
+		ee.Fix = notFoundHint(o.Spec.Process.Args[0], o.Spec, r.Profile.Image, h)
 	}
 	return res, err
 }

@@ -85,8 +85,6 @@ type Root interface {
 	path(h host.Host, plan mounts.Plan) map[string]string
 	// nested maps the payload's ids onto the sandbox's outer namespace.
 	nested(id identity, o Options) (uids, gids []userns.IDMap, err error)
-	// name is the image the root is, "" for the host's.
-	name() string
 }
 
 // identity is who the payload runs as on a root.

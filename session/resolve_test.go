@@ -150,3 +150,31 @@ func TestNewSpecOnImage(t *testing.T) {
 		t.Errorf("image user beyond a single-id map: err = %v, want a SetupError", err)
 	}
 }
+
+// TestImageSelfKeepsOwnGID: on an image with user = "self", the payload's
+// own gid is the user's primary group on the host too, also when it is
+// not the uid's number (review 12, F1).
+func TestImageSelfKeepsOwnGID(t *testing.T) {
+	h := testHost(t)
+	h.UID, h.GID = 1000, 1234
+	root := &ImageRoot{Ref: "registry.example.org/app:1", Layers: []string{t.TempDir()}}
+	mapping := &userns.Mapping{UIDs: userns.Outer(1000, []userns.Range{{Start: 100000, Count: 65536}}), GIDs: userns.Outer(1234, []userns.Range{{Start: 200000, Count: 65536}})}
+	self := profiles.Defaults()
+	if err := self.Apply(profiles.Overrides{User: "self"}); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := NewSpec(Request{Profile: self, Project: t.TempDir()}, Options{Root: root, Mapping: mapping, Host: h, Files: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Process.UID != 1000 || spec.Process.GID != 1234 {
+		t.Fatalf("process ids %d:%d, want 1000:1234", spec.Process.UID, spec.Process.GID)
+	}
+	// The nested map sends the payload's gid to the outer 0, which is the
+	// user's gid on the host.
+	for _, m := range spec.GIDMap {
+		if m.ContainerID <= 1234 && 1234 < m.ContainerID+m.Size && m.HostID+(1234-m.ContainerID) != 0 {
+			t.Errorf("gid 1234 maps to outer %d, want 0 (the user's own gid): %+v", m.HostID+(1234-m.ContainerID), spec.GIDMap)
+		}
+	}
+}

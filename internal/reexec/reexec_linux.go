@@ -46,8 +46,8 @@ func Register(roleName, name string, main func(args []string)) {
 // returns false when the process is the CLI. An unknown role exits 125:
 // the binary was replaced under a running sandbox.
 func Init() bool {
-	name, ok := os.LookupEnv(Env)
-	if !ok {
+	name := os.Getenv(Env)
+	if name == "" {
 		return false
 	}
 	runtime.LockOSThread()
