@@ -67,7 +67,6 @@ func (HostRoot) nested(id identity, o Options) (uids, gids []userns.IDMap, err e
 	return sandbox.NestedMap(id.mode, o.Host.UID, total), sandbox.NestedMap(id.mode, o.Host.GID, total), nil
 }
 
-
 // chooseShell picks the profile's shell, else $SHELL when it is visible
 // inside (the host base shows the host's system directories), else /bin/sh.
 func chooseShell(profileShell, hostShell string) string {

@@ -134,7 +134,6 @@ func (img *ImageRoot) nested(id identity, o Options) (uids, gids []userns.IDMap,
 	return m, m, nil
 }
 
-
 func reversed(s []string) []string {
 	out := make([]string, len(s))
 	for i, v := range s {
