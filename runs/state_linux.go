@@ -189,6 +189,16 @@ func list(runs string) ([]Info, error) {
 			os.Remove(p)
 		}
 	}
+	// A PID.d without its record: the run failed before it registered
+	// (a name in use, say) and its process is gone (review 12, F5).
+	dirs, _ := filepath.Glob(filepath.Join(runs, "*.d"))
+	for _, d := range dirs {
+		base := strings.TrimSuffix(d, ".d")
+		pid, err := strconv.Atoi(filepath.Base(base))
+		if _, rec := os.Stat(base + ".json"); err == nil && os.IsNotExist(rec) && errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
 	var out []Info
 	for _, p := range paths {

@@ -3,6 +3,8 @@ package runs
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -48,5 +50,41 @@ func TestConcurrentRegistersKeepTheirRecords(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestSweepsFilesOfUnregisteredRuns: a run that failed before registering
+// (its name in use) left runs/PID.d without PID.json; once its process is
+// gone the next listing removes it, and a live process's is kept.
+func TestSweepsFilesOfUnregisteredRuns(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	dir, err := runsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	live := exec.Command("sleep", "600")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	deadDir := filepath.Join(dir, strconv.Itoa(dead.Process.Pid)+".d")
+	liveDir := filepath.Join(dir, strconv.Itoa(live.Process.Pid)+".d")
+	for _, d := range []string{deadDir, liveDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := List(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(deadDir); !os.IsNotExist(err) {
+		t.Errorf("a dead unregistered run's files stay: %v", err)
+	}
+	if _, err := os.Stat(liveDir); err != nil {
+		t.Errorf("a live process's files went: %v", err)
 	}
 }
