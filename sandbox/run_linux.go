@@ -85,18 +85,20 @@ func Run(o RunOptions) (*Result, error) {
 		sec := confine.Security(o.Spec.Security, user, o.Spec.Network)
 		res.Security = &sec
 	}
-	rec, err := register(o.runInfo())
-	if err != nil {
-		return res, err
-	}
-	defer rec.Release()
 	if o.Cgroup != nil {
+		// Also when the run cannot register (a name in use): the leaf is
+		// the run's (review 12, F5).
 		defer func() {
 			if err := o.Cgroup.Destroy(); err != nil {
 				slog.Warn("removing the sandbox's cgroup", "err", err)
 			}
 		}()
 	}
+	rec, err := register(o.runInfo())
+	if err != nil {
+		return res, err
+	}
+	defer rec.Release()
 	code, err := run(o, rec, res)
 	res.Code, res.Duration = code, time.Since(start)
 	if o.Cgroup != nil {
