@@ -55,10 +55,12 @@ func (img *ImageRoot) user(r Request, h host.Host) (identity, error) {
 			return id, err
 		}
 	}
-	// ~ in the profile's mounts is /root unless the user is self.
-	id.tilde = "/root"
-	if id.ownHome {
-		id.tilde = h.Home
+	// ~ in the profile's mounts and caches is the payload's home: yours
+	// with user = "self", else the image user's from its passwd (a
+	// non-root user could not use /root's), /root when it names none.
+	id.tilde = id.home
+	if id.tilde == "" || id.tilde == "/" {
+		id.tilde = "/root"
 	}
 	if p.Shell != "" {
 		id.shell = p.Shell

@@ -126,6 +126,15 @@ func TestNewSpecOnImage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.DataDir, "homes")); err == nil {
 		t.Error("an image user got the project's sandbox home")
 	}
+	// ~ in a mount's target is the image user's home (review 12, F6).
+	withTmp := profiles.Defaults()
+	withTmp.Mounts = []profiles.Mount{{Target: "~/scratch", Type: "tmpfs"}}
+	if spec, err = NewSpec(Request{Profile: withTmp, Project: project}, o); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(spec.Mounts, func(op mounts.Op) bool { return op.Target == "/home/app/scratch" }) {
+		t.Errorf("~/scratch did not land in the image user's home: %+v", spec.Mounts)
+	}
 	spec, err = NewSpec(Request{Profile: profiles.Defaults(), Project: project, Shell: true}, o)
 	if err != nil || !slices.Equal(spec.Process.Args, []string{"/bin/bash"}) {
 		t.Errorf("shell on an image: args = %v, err = %v, want the user's shell", spec.Process.Args, err)
