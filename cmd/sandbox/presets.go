@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -136,7 +137,36 @@ func npmPreset(run func(string, ...string) (string, error)) preset {
 	}
 	p.hosts = []string{urlHost(reg)}
 	p.env = map[string]string{"npm_config_registry": reg}
+	if scoped := npmScoped(run); len(scoped) > 0 {
+		for _, s := range scoped {
+			_, u, _ := strings.Cut(s, "=")
+			p.hosts = append(p.hosts, urlHost(u))
+		}
+		p.hosts = uniq(p.hosts)
+		p.notes = append(p.notes, "scoped registries allowed ("+strings.Join(scoped, ", ")+"); the sandbox home has no ~/.npmrc of yours: put those lines in the project's .npmrc")
+	}
 	return p
+}
+
+// npmScoped lists npm's scoped registries ("@scope:registry=URL"), from
+// npm's own view of its configuration files.
+func npmScoped(run func(string, ...string) (string, error)) []string {
+	out, err := run("npm", "config", "list", "--json")
+	if err != nil {
+		return nil
+	}
+	var cfg map[string]any
+	if json.Unmarshal([]byte(out), &cfg) != nil {
+		return nil
+	}
+	var scoped []string
+	for k, v := range cfg {
+		if u, ok := v.(string); ok && strings.HasPrefix(k, "@") && strings.HasSuffix(k, ":registry") && urlHost(u) != "" {
+			scoped = append(scoped, k+"="+u)
+		}
+	}
+	sort.Strings(scoped)
+	return scoped
 }
 
 // pipPreset reads pip's index: PIP_INDEX_URL and PIP_EXTRA_INDEX_URL,

@@ -49,6 +49,8 @@ func TestPresetsProfile(t *testing.T) {
 			return "https://goproxy.example.org\nsum.example.org\n\n\n", nil
 		case "npm config get registry":
 			return "https://registry.example.org/", nil
+		case "npm config list --json":
+			return `{"registry": "https://registry.example.org/", "@corp:registry": "https://npm.corp.example.com/", "@x:always-auth": true}`, nil
 		}
 		t.Errorf("unexpected command %s %v", name, args)
 		return "", os.ErrNotExist
@@ -58,7 +60,7 @@ func TestPresetsProfile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written profile: %v\n%s", err, text)
 	}
-	wantAllow := []string{"goproxy.example.org", "sum.example.org", "registry.example.org", "pypi.example.org"}
+	wantAllow := []string{"goproxy.example.org", "sum.example.org", "registry.example.org", "npm.corp.example.com", "pypi.example.org"}
 	if p.Network.Mode != "proxy" || !reflect.DeepEqual(p.Network.Allow, wantAllow) {
 		t.Errorf("network = %+v, want proxy allowing %v", p.Network, wantAllow)
 	}
