@@ -1,6 +1,7 @@
 package imagestore
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -8,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,7 +20,7 @@ import (
 // recordVersion is the format of a layer record. A reader refuses a
 // version it does not know (fsck then says to unpack the layer again)
 // rather than misreading it.
-const recordVersion = 1
+const recordVersion = 2
 
 // LayerRecord is what an unpack wrote, kept beside the layer under
 // records/ so that fsck can tell a changed file from the original: every
@@ -40,6 +43,10 @@ type RecordEntry struct {
 	Rdev   uint64 `json:"rdev,omitempty"`   // overlay whiteouts are char 0/0
 	Link   string `json:"link,omitempty"`   // a symlink's target
 	SHA256 string `json:"sha256,omitempty"` // a regular file's content
+	// Xattrs are the path's user.* attributes (version 2 on): the ones an
+	// unpack sets, and the ones a rootless overlay obeys (user.overlay.*:
+	// opaque, redirect, metacopy), so one added later is found too.
+	Xattrs map[string][]byte `json:"xattrs,omitempty"`
 }
 
 // recordTree walks dir and describes it, hashing every regular file whose
@@ -129,7 +136,49 @@ func describe(dir, rel string, st *unix.Stat_t, hash bool) (RecordEntry, error) 
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		e.Size = 0 // a directory's size is the file system's business
 	}
-	return e, nil
+	x, err := userXattrs(p)
+	e.Xattrs = x
+	return e, err
+}
+
+// userXattrs reads the user.* attributes of p, not following a symlink;
+// nil when it has none or the file system keeps none.
+func userXattrs(p string) (map[string][]byte, error) {
+	buf := make([]byte, 1024)
+	n, err := unix.Llistxattr(p, buf)
+	if errors.Is(err, unix.ERANGE) {
+		if n, err = unix.Llistxattr(p, nil); err == nil {
+			buf = make([]byte, n)
+			n, err = unix.Llistxattr(p, buf)
+		}
+	}
+	if errors.Is(err, unix.ENOTSUP) || n == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "llistxattr", Path: p, Err: err}
+	}
+	var out map[string][]byte
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
+		if !strings.HasPrefix(name, "user.") {
+			continue
+		}
+		size, err := unix.Lgetxattr(p, name, nil)
+		if err != nil {
+			return nil, &os.PathError{Op: "lgetxattr " + name, Path: p, Err: err}
+		}
+		val := make([]byte, size)
+		if size > 0 {
+			if size, err = unix.Lgetxattr(p, name, val); err != nil {
+				return nil, &os.PathError{Op: "lgetxattr " + name, Path: p, Err: err}
+			}
+		}
+		if out == nil {
+			out = map[string][]byte{}
+		}
+		out[name] = val[:size]
+	}
+	return out, nil
 }
 
 func hashFile(p string) (string, error) {
@@ -183,7 +232,9 @@ func Verify(req VerifyRequest) (VerifyResult, error) {
 		return res, err
 	}
 	var rec LayerRecord
-	if err := json.Unmarshal(data, &rec); err != nil || rec.Version != recordVersion {
+	// Version 1 records (before attributes were recorded) still vouch for
+	// everything else.
+	if err := json.Unmarshal(data, &rec); err != nil || (rec.Version != recordVersion && rec.Version != 1) {
 		res.Problems = []string{fmt.Sprintf("its record %s is unreadable or of an unknown version", req.Record)}
 		return res, nil
 	}
@@ -210,6 +261,9 @@ func Verify(req VerifyRequest) (VerifyResult, error) {
 		}
 		if !req.Full {
 			got.SHA256, w.SHA256 = "", ""
+		}
+		if rec.Version == 1 {
+			got.Xattrs = nil
 		}
 		if d := differs(w, got); d != "" {
 			add("%s: %s", rel, d)
@@ -242,6 +296,8 @@ func differs(want, got RecordEntry) string {
 		return "modified since it was unpacked (mtime)"
 	case want.SHA256 != got.SHA256:
 		return "content differs from what was unpacked"
+	case !maps.EqualFunc(want.Xattrs, got.Xattrs, bytes.Equal):
+		return "extended attributes differ from what was unpacked"
 	}
 	return ""
 }

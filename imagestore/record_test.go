@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRecordVerify: a recorded tree verifies; a changed file, a new file
@@ -55,9 +58,24 @@ func TestRecordVerify(t *testing.T) {
 	if res, err := Verify(VerifyRequest{Dir: dir, Record: rec + ".missing"}); err != nil || !res.Unrecorded || len(res.Problems) != 0 {
 		t.Errorf("Verify without a record = %+v, %v; want Unrecorded and no problems", res, err)
 	}
+	os.Remove(filepath.Join(dir, "etc/new"))
+	// An attribute a rootless overlay obeys, added after the unpack: a
+	// redirect would send lookups elsewhere in the lower layers.
+	if err := unix.Lsetxattr(filepath.Join(dir, "etc"), "user.overlay.redirect", []byte("/elsewhere"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if p := check(false); len(p) != 1 || !strings.Contains(p[0], "etc: extended attributes differ") {
+		t.Errorf("Verify of a directory given user.overlay.redirect = %v", p)
+	}
 	var r LayerRecord
 	data, _ := os.ReadFile(rec)
 	json.Unmarshal(data, &r)
+	r.Version = 1 // a record from before attributes vouches for the rest
+	data, _ = json.Marshal(r)
+	os.WriteFile(rec, data, 0o600)
+	if p := check(false); len(p) != 0 {
+		t.Errorf("Verify against a version 1 record = %v, want nothing", p)
+	}
 	r.Version = recordVersion + 1
 	data, _ = json.Marshal(r)
 	os.WriteFile(rec, data, 0o600)
@@ -112,7 +130,7 @@ func TestRecordSumsFromUnpack(t *testing.T) {
 	}
 	hashed := 0
 	for i := range want.Entries {
-		if got.Entries[i] != want.Entries[i] {
+		if !reflect.DeepEqual(got.Entries[i], want.Entries[i]) {
 			t.Errorf("record entry %+v, read back from disk %+v", got.Entries[i], want.Entries[i])
 		}
 		if want.Entries[i].SHA256 != "" {
