@@ -75,7 +75,7 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 		return nil, err
 	}
 	runDir, _ := runs.RuntimeDir()
-	if err := workspace.CheckProject(s.Project, host, runDir); err != nil {
+	if err := workspace.CheckProject(s.Project, host, workspace.ProjectCheck{RunDir: runDir, Named: s.ProjectNamed}); err != nil {
 		return nil, err
 	}
 	imgs, err := imageworker.Open(host)
