@@ -78,6 +78,9 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 	if err := workspace.CheckProject(s.Project, host, workspace.ProjectCheck{RunDir: runDir, Named: s.ProjectNamed}); err != nil {
 		return nil, err
 	}
+	if err := workspace.CheckProfileLink(s.Project, s.ProfileFile); err != nil {
+		return nil, err
+	}
 	imgs, err := imageworker.Open(host)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,9 @@ func (s Session) check(h host.Host, p *profiles.Profile) (*userns.Mapping, error
 	if err := workspace.CheckProject(s.Project, h, workspace.ProjectCheck{RunDir: runDir, Named: s.ProjectNamed}); err != nil {
 		return nil, err
 	}
+	if err := workspace.CheckProfileLink(s.Project, s.ProfileFile); err != nil {
+		return nil, err
+	}
 	mapping, err := sandbox.RunMapping(h, p, false)
 	if err != nil {
 		return nil, err
