@@ -36,11 +36,11 @@ func TestChangesListsWhatAnOpaqueDirectoryHides(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Change{
-		{"C", "/var"}, {"C", "/var/www"},
-		{"D", "/var/www/added-later"},
-		{"C", "/var/www/index.html"},
-		{"A", "/var/www/new"},
-		{"D", "/var/www/old"},
+		{Kind: "C", Path: "/var"}, {Kind: "C", Path: "/var/www"},
+		{Kind: "D", Path: "/var/www/added-later"},
+		{Kind: "C", Path: "/var/www/index.html"},
+		{Kind: "A", Path: "/var/www/new"},
+		{Kind: "D", Path: "/var/www/old"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Changes = %v\nwant %v", got, want)

@@ -281,6 +281,9 @@ func isPrivate(xattr string) bool {
 type Change struct {
 	Kind string `json:"kind"` // "A" added, "C" changed, "D" deleted
 	Path string `json:"path"` // absolute, inside the sandbox
+	// Protected: a project change apply refuses to write (IsProtected);
+	// set for the project's changes only.
+	Protected bool `json:"protected,omitempty"`
 }
 
 // Changes lists what upper changes in lowers (the image's layers, top

@@ -29,14 +29,17 @@ func (e *ProtectedError) Hint() string {
 func protectedEntries(entries []walked, patterns []string) []string {
 	var out []string
 	for _, e := range entries {
-		if isProtected(e.rel, patterns) {
+		if IsProtected(e.rel, patterns) {
 			out = append(out, e.rel)
 		}
 	}
 	return out
 }
 
-func isProtected(rel string, patterns []string) bool {
+// IsProtected reports whether the project-relative path rel is, or lies
+// below, one of patterns (path.Match, relative to the project) or has a
+// .git component: what apply refuses and diff --project marks.
+func IsProtected(rel string, patterns []string) bool {
 	parts := strings.Split(rel, "/")
 	for i, part := range parts {
 		if part == ".git" {

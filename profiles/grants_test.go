@@ -43,27 +43,46 @@ func TestGrants(t *testing.T) {
 
 func TestTrustStore(t *testing.T) {
 	s := TrustStore{Dir: t.TempDir()}
-	if d, err := s.Lookup("/p/sandbox.toml"); err != nil || d != "" {
-		t.Fatalf("Lookup before Trust = %q, %v", d, err)
+	if e, err := s.Lookup("/p/sandbox.toml"); err != nil || e.Digest != "" {
+		t.Fatalf("Lookup before Trust = %v, %v", e, err)
 	}
 	a, b := Digest([]byte("a")), Digest([]byte("b"))
-	if err := s.Trust("/p/sandbox.toml", a); err != nil {
+	ga := GrantsDigest([]Grant{{Kind: GrantMount, What: "~/cache (rw)"}})
+	if err := s.Trust(TrustEntry{Path: "/p/sandbox.toml", Digest: a, Grants: ga}); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := s.Lookup("/p/sandbox.toml"); d != a {
-		t.Errorf("Lookup = %q, want %q", d, a)
+	if e, _ := s.Lookup("/p/sandbox.toml"); e.Digest != a || e.Grants != ga {
+		t.Errorf("Lookup = %v, want %s with grants %s", e, a, ga)
 	}
-	if d, _ := s.Lookup("/q/sandbox.toml"); d != "" {
-		t.Errorf("another path is trusted: %q", d)
+	if e, _ := s.Lookup("/q/sandbox.toml"); e.Digest != "" {
+		t.Errorf("another path is trusted: %v", e)
 	}
-	s.Trust("/p/sandbox.toml", b)
-	if l, _ := s.List(); len(l) != 1 || l[0].Digest != b {
+	s.Trust(TrustEntry{Path: "/p/sandbox.toml", Digest: b})
+	if l, _ := s.List(); len(l) != 1 || l[0].Digest != b || l[0].Path != "/p/sandbox.toml" {
 		t.Errorf("List = %v, want one entry with %s", l, b)
 	}
 	if had, err := s.Revoke("/p/sandbox.toml"); !had || err != nil {
 		t.Errorf("Revoke = %v, %v", had, err)
 	}
-	if d, _ := s.Lookup("/p/sandbox.toml"); d != "" {
-		t.Errorf("revoked profile still trusted: %q", d)
+	if e, _ := s.Lookup("/p/sandbox.toml"); e.Digest != "" {
+		t.Errorf("revoked profile still trusted: %v", e)
+	}
+}
+
+// TestGrantsDigest: the same profile content expanding to another host
+// path is another grants digest (review 13, #9).
+func TestGrantsDigest(t *testing.T) {
+	p, err := Parse("sandbox.toml", []byte("[[mount]]\nsource = \"$CACHE_DIR\"\ntarget = \"/cache\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(dir string) string {
+		return GrantsDigest(p.Grants(GrantHost{Project: "/p", Home: "/home/u", Getenv: func(string) string { return dir }}))
+	}
+	if at("/home/u/cache") == at("/home/u/.ssh") {
+		t.Errorf("GrantsDigest is the same for $CACHE_DIR=~/cache and ~/.ssh")
+	}
+	if at("/home/u/cache") != at("/home/u/cache") {
+		t.Errorf("GrantsDigest is not stable")
 	}
 }

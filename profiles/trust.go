@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,8 +13,12 @@ import (
 
 // TrustStore records the profiles a user trusted, the way direnv's `allow`
 // does: by path and content hash, so that a changed profile (a pull, or a
-// sandbox that rewrote it) needs trust again. Each trusted profile is one
-// file, Dir/trusted/SHA256(path), holding "sha256:HEX PATH".
+// sandbox that rewrote it) needs trust again, and with the hash of the
+// grants that content expanded to when trusted (GrantsDigest), so that a
+// mount source = "$CACHE_DIR" that names another host path later needs
+// trust again too. Each trusted profile is one file,
+// Dir/trusted/SHA256(path), holding "sha256:HEX PATH" and a line
+// "grants sha256:HEX".
 type TrustStore struct {
 	Dir string // $XDG_CONFIG_HOME/sandbox
 }
@@ -24,6 +27,9 @@ type TrustStore struct {
 type TrustEntry struct {
 	Path   string `json:"path"`
 	Digest string `json:"digest"` // sha256:HEX of the content trusted
+	// Grants is GrantsDigest of the grants the content expanded to when
+	// trusted; "" in a record written before sandbox kept it.
+	Grants string `json:"grants,omitempty"`
 }
 
 // DefaultTrustStore is the store under $XDG_CONFIG_HOME/sandbox (else
@@ -57,25 +63,50 @@ func (s TrustStore) file(path string) string {
 	return filepath.Join(s.Dir, "trusted", hex.EncodeToString(sum[:16]))
 }
 
-// Lookup returns the digest recorded for path, or "" if none is.
-func (s TrustStore) Lookup(path string) (string, error) {
-	b, err := os.ReadFile(s.file(path))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+// GrantsDigest is the hash of a grants list as trust records it: each
+// grant's kind and what it names (host paths expanded), in order.
+func GrantsDigest(gs []Grant) string {
+	h := sha256.New()
+	for _, g := range gs {
+		fmt.Fprintf(h, "%s\x00%s\x00", g.Kind, g.What)
 	}
-	if err != nil {
-		return "", fmt.Errorf("reading trust of %s: %w", path, err)
-	}
-	digest, recorded, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
-	if recorded != filepath.Clean(path) {
-		return "", nil
-	}
-	return digest, nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Trust records digest as the trusted content of the profile at path,
-// replacing what was recorded before (temp file, then rename).
-func (s TrustStore) Trust(path, digest string) error {
+// Lookup returns what is recorded for path; a zero Digest if nothing is.
+func (s TrustStore) Lookup(path string) (TrustEntry, error) {
+	b, err := os.ReadFile(s.file(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return TrustEntry{}, nil
+	}
+	if err != nil {
+		return TrustEntry{}, fmt.Errorf("reading trust of %s: %w", path, err)
+	}
+	e := parseTrust(string(b))
+	if e.Path != filepath.Clean(path) {
+		return TrustEntry{}, nil
+	}
+	return e, nil
+}
+
+// parseTrust reads a record: "DIGEST PATH", then "grants DIGEST".
+func parseTrust(s string) TrustEntry {
+	first, rest, _ := strings.Cut(s, "\n")
+	var e TrustEntry
+	e.Digest, e.Path, _ = strings.Cut(first, " ")
+	for _, line := range strings.Split(rest, "\n") {
+		if v, ok := strings.CutPrefix(line, "grants "); ok {
+			e.Grants = strings.TrimSpace(v)
+		}
+	}
+	return e
+}
+
+// Trust records e (path, content digest, grants digest) as trusted,
+// replacing what was recorded for its path before (temp file, then
+// rename).
+func (s TrustStore) Trust(e TrustEntry) error {
+	path := e.Path
 	f := s.file(path)
 	if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
 		return fmt.Errorf("recording trust: %w", err)
@@ -84,7 +115,7 @@ func (s TrustStore) Trust(path, digest string) error {
 	if err != nil {
 		return fmt.Errorf("recording trust: %w", err)
 	}
-	_, err = fmt.Fprintf(tmp, "%s %s\n", digest, filepath.Clean(path))
+	_, err = fmt.Fprintf(tmp, "%s %s\ngrants %s\n", e.Digest, filepath.Clean(path), e.Grants)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -128,16 +159,11 @@ func (s TrustStore) List() ([]TrustEntry, error) {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if err != nil {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || len(b) == 0 {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		if sc.Scan() {
-			digest, path, _ := strings.Cut(sc.Text(), " ")
-			out = append(out, TrustEntry{Path: path, Digest: digest})
-		}
-		f.Close()
+		out = append(out, parseTrust(string(b)))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil

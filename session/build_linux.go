@@ -75,7 +75,10 @@ func (s Session) Build(announce func(string)) ([]StepResult, error) {
 		return nil, err
 	}
 	runDir, _ := runs.RuntimeDir()
-	if err := workspace.CheckProject(s.Project, host, runDir); err != nil {
+	if err := workspace.CheckProject(s.Project, host, workspace.ProjectCheck{RunDir: runDir, Named: s.ProjectNamed}); err != nil {
+		return nil, err
+	}
+	if err := workspace.CheckProfileLink(s.Project, s.ProfileFile); err != nil {
 		return nil, err
 	}
 	// Steps run with the profile's limits: fail (or move into a systemd

@@ -41,6 +41,9 @@ type Session struct {
 	Locked bool
 	// Lifecycle names the run and says where its output goes.
 	Lifecycle sandbox.Lifecycle
+	// ProjectNamed: the user named the project with --project DIR
+	// (workspace.ProjectCheck).
+	ProjectNamed bool
 }
 
 // Run is the whole pre-run phase and the run: check what can fail before
@@ -81,7 +84,10 @@ func (s Session) request() Request {
 // scope, when that gives one, also comes before any other side effect.
 func (s Session) check(h host.Host, p *profiles.Profile) (*userns.Mapping, error) {
 	runDir, _ := runs.RuntimeDir()
-	if err := workspace.CheckProject(s.Project, h, runDir); err != nil {
+	if err := workspace.CheckProject(s.Project, h, workspace.ProjectCheck{RunDir: runDir, Named: s.ProjectNamed}); err != nil {
+		return nil, err
+	}
+	if err := workspace.CheckProfileLink(s.Project, s.ProfileFile); err != nil {
 		return nil, err
 	}
 	mapping, err := sandbox.RunMapping(h, p, false)

@@ -84,16 +84,8 @@ func stepKey(k stepKeyInput) (string, error) {
 	for _, m := range p.Mounts {
 		fmt.Fprintf(h, "mount\x00%s\x00%s\x00%s\x00%s\x00", m.Type, m.Source, m.Target, m.Mode)
 	}
-	files, err := inputFiles(k.project, k.step.Inputs)
-	if err != nil {
+	if err := hashInputs(h, k.project, k.step.Inputs); err != nil {
 		return "", err
-	}
-	for _, f := range files {
-		sum, err := fileSHA256(filepath.Join(k.project, f))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "input\x00%s\x00%s\x00", f, sum)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -124,52 +116,6 @@ func stepUser(st profiles.Step) string {
 		return "root"
 	}
 	return string(st.User)
-}
-
-// inputFiles expands the inputs (paths or globs; a directory stands for
-// every file below it) to sorted project-relative file paths.
-func inputFiles(project string, inputs []string) ([]string, error) {
-	seen := map[string]bool{}
-	for _, in := range inputs {
-		matches, err := filepath.Glob(filepath.Join(project, in))
-		if err != nil || len(matches) == 0 {
-			return nil, &sandbox.SetupError{Msg: fmt.Sprintf("setup input %q matches no file in the project", in), Fix: "fix the path in inputs, or create the file"}
-		}
-		for _, m := range matches {
-			err := filepath.Walk(m, func(p string, fi os.FileInfo, err error) error {
-				if err != nil {
-					return err
-				}
-				if fi.Mode().IsRegular() {
-					rel, _ := filepath.Rel(project, p)
-					seen[filepath.ToSlash(rel)] = true
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for f := range seen {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // buildSteps runs the profile's setup steps that are not cached, on base,

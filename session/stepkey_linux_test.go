@@ -3,6 +3,7 @@ package session
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +121,54 @@ type keyCase struct {
 	p  *profiles.Profile
 	st profiles.Step
 	in stepKeyInput
+}
+
+// TestInputsDoNotFollowSymlinks: an input that is a symlink, lies behind
+// one or holds one is an error naming the link (review 13, #10); the
+// host file the link points to is never hashed.
+func TestInputsDoNotFollowSymlinks(t *testing.T) {
+	secret := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secret, "id"), []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, input, link string
+	}{
+		{"behind a linked directory", "d/*", "d"},
+		{"a linked directory", "d", "d"},
+		{"a linked file", "key", "key"},
+		{"in a directory input", "src", "src/key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			project := t.TempDir()
+			os.Mkdir(filepath.Join(project, "src"), 0o755)
+			os.WriteFile(filepath.Join(project, "src", "a.txt"), []byte("a\n"), 0o644)
+			for _, l := range [][2]string{{secret, "d"}, {filepath.Join(secret, "id"), "key"}, {filepath.Join(secret, "id"), "src/key"}} {
+				if err := os.Symlink(l[0], filepath.Join(project, l[1])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			files, err := inputFiles(project, []string{tt.input})
+			if err == nil || !strings.Contains(err.Error(), tt.link+" is a symlink") {
+				t.Fatalf("inputFiles(%q) = %v, %v; want an error naming %s", tt.input, files, err, tt.link)
+			}
+		})
+	}
+	// Plain files and directories still count, and a file replaced by a
+	// link after the glob is refused when it is read.
+	project := t.TempDir()
+	os.MkdirAll(filepath.Join(project, "src", "sub"), 0o755)
+	os.WriteFile(filepath.Join(project, "src", "sub", "a.txt"), []byte("a\n"), 0o644)
+	files, err := inputFiles(project, []string{"src"})
+	if err != nil || len(files) != 1 || files[0] != "src/sub/a.txt" {
+		t.Fatalf("inputFiles(src) = %v, %v", files, err)
+	}
+	os.Remove(filepath.Join(project, "src", "sub", "a.txt"))
+	os.Symlink(filepath.Join(secret, "id"), filepath.Join(project, "src", "sub", "a.txt"))
+	dir, _ := os.Open(project)
+	defer dir.Close()
+	if sum, err := inputSHA256(int(dir.Fd()), project, "src/sub/a.txt"); err == nil {
+		t.Errorf("inputSHA256 followed a swapped-in link: %s", sum)
+	}
 }

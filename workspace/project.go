@@ -10,14 +10,26 @@ import (
 	"sandbox/profiles"
 )
 
+// ProjectCheck is how a project was chosen, for CheckProject.
+type ProjectCheck struct {
+	// RunDir is the run-state directory (package runs' RuntimeDir; ""
+	// when it has none).
+	RunDir string
+	// Named: the user named the project with --project DIR, which is how
+	// a directory the host runs code from (hostCodeDir) becomes one.
+	Named bool
+}
+
 // CheckProject refuses a project root that is not a project: binding it
 // read-write would hand the sandbox the host's files at large. That is /,
 // the home or a directory above it (the home holds ~/.ssh, shell startup
 // files and every other project), the shared temporary directories, and
 // the tool's own data, configuration and run state (images, sandbox homes,
-// the trust records) and runDir, the run-state directory (package
-// sandbox's RuntimeDir; "" when it has none).
-func CheckProject(project string, h host.Host, runDir string) error {
+// the trust records); no flag makes these a project. A directory the
+// host runs code from (hostCodeDir: ~/.config/nvim, ~/.local/bin) is one
+// only when the user names it with --project DIR (c.Named), so that
+// `cd ~/.config/nvim && sandbox run` does not hand over init.lua unasked.
+func CheckProject(project string, h host.Host, c ProjectCheck) error {
 	real := resolved(project)
 	why := ""
 	switch {
@@ -32,19 +44,51 @@ func CheckProject(project string, h host.Host, runDir string) error {
 	if dir, err := profiles.ConfigDir(); err == nil {
 		own = append(own, dir)
 	}
-	own = append(own, runDir)
+	own = append(own, c.RunDir)
 	for _, dir := range own {
 		if why == "" && dir != "" && (within(real, resolved(dir)) || within(resolved(dir), real)) {
 			why = "the sandbox tool's own directory " + dir + " or holds it"
 		}
 	}
-	if why == "" {
-		return nil
+	if why != "" {
+		return &Error{
+			Msg: fmt.Sprintf("the project directory would be %s, %s: a sandbox gets its project read-write", project, why),
+			Fix: "run sandbox init in the project's own directory (it writes sandbox.toml there), or name it with --project DIR",
+		}
 	}
-	return &Error{
-		Msg: fmt.Sprintf("the project directory would be %s, %s: a sandbox gets its project read-write", project, why),
-		Fix: "run sandbox init in the project's own directory (it writes sandbox.toml there), or name it with --project DIR",
+	if dir := hostCodeDir(real, h); dir != "" && !c.Named {
+		return &Error{
+			Msg: fmt.Sprintf("the project directory would be %s, which is in %s, where programs on the host read configuration and code from (editor, shell, git, autostart): a sandbox gets its project read-write", project, dir),
+			Fix: "if you mean to give the sandbox this directory, name it: sandbox run --project " + project + "; else run sandbox in the project's own directory",
+		}
 	}
+	return nil
+}
+
+// hostCodeDir is the directory that makes real a place the host runs code
+// from, or "": a dot-directory of the home (~/.config, ~/.local/bin,
+// ~/.vim, ~/.oh-my-zsh), $XDG_CONFIG_HOME and $XDG_DATA_HOME wherever
+// they are, and ~/bin. A project holding one of them is refused too.
+func hostCodeDir(real string, h host.Host) string {
+	if h.Home == "" {
+		return ""
+	}
+	home := resolved(h.Home)
+	if rel, err := filepath.Rel(home, real); err == nil && strings.HasPrefix(rel, ".") && !escapesRel(rel) && rel != "." {
+		return filepath.Join(home, strings.SplitN(rel, "/", 2)[0])
+	}
+	dirs := []string{filepath.Join(home, "bin")}
+	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME"} {
+		if d := lookupEnv(h.Environ, k); filepath.IsAbs(d) {
+			dirs = append(dirs, resolved(d))
+		}
+	}
+	for _, d := range dirs {
+		if within(d, real) || within(real, d) {
+			return d
+		}
+	}
+	return ""
 }
 
 // within reports whether dir is p or below it.

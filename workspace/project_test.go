@@ -27,12 +27,44 @@ func TestCheckProjectRefusesTheRunDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckProject(tt.project, h, tt.runDir)
+			err := CheckProject(tt.project, h, ProjectCheck{RunDir: tt.runDir})
 			if refused := err != nil; refused != tt.refused {
 				t.Fatalf("CheckProject(%q, runDir %q) = %v, want refused %v", tt.project, tt.runDir, err, tt.refused)
 			}
 			if err != nil && !strings.Contains(err.Error(), "the sandbox tool's own directory "+run) {
 				t.Errorf("CheckProject(%q) = %q, want it to name %s", tt.project, err, run)
+			}
+		})
+	}
+}
+
+// TestCheckProjectHostCodeDirs: a directory the host runs code from is a
+// project only when named (review 13, #8); the hard refusals stay even
+// when named.
+func TestCheckProjectHostCodeDirs(t *testing.T) {
+	tmp := t.TempDir()
+	home := filepath.Join(tmp, "home")
+	xdg := filepath.Join(tmp, "other", "conf")
+	h := host.Host{Home: home, DataDir: filepath.Join(tmp, "data"), Environ: []string{"XDG_CONFIG_HOME=" + xdg}}
+	tests := []struct {
+		name, project  string
+		named, refused bool
+	}{
+		{"a home dot-directory", filepath.Join(home, ".config", "nvim"), false, true},
+		{"~/.local/bin", filepath.Join(home, ".local", "bin"), false, true},
+		{"~/bin", filepath.Join(home, "bin"), false, true},
+		{"$XDG_CONFIG_HOME outside the home", filepath.Join(xdg, "app"), false, true},
+		{"holding $XDG_CONFIG_HOME", filepath.Join(tmp, "other"), false, true},
+		{"named with --project", filepath.Join(home, ".config", "nvim"), true, false},
+		{"a project in the home", filepath.Join(home, "src", "app"), false, false},
+		{"a dot-directory in a project", filepath.Join(home, "src", ".app"), false, false},
+		{"the home, named", home, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckProject(tt.project, h, ProjectCheck{Named: tt.named})
+			if refused := err != nil; refused != tt.refused {
+				t.Fatalf("CheckProject(%q, named %v) = %v, want refused %v", tt.project, tt.named, err, tt.refused)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"sandbox/host"
 	"sandbox/imagestore"
@@ -65,7 +66,10 @@ func writeSnapshot(dir, project string) error {
 }
 
 // ProjectChanges lists the sandbox's pending changes to the project.
-func ProjectChanges(imgs *imageworker.Images, h host.Host, project string) ([]imagestore.Change, error) {
+// Each change to a path apply refuses to write (protected, patterns as
+// ProtectedPatterns gives them, or a .git component) is marked Protected,
+// so that a review before apply shows what apply will not write.
+func ProjectChanges(imgs *imageworker.Images, h host.Host, project string, protected []string) ([]imagestore.Change, error) {
 	upper := filepath.Join(projectDir(h, project), "upper")
 	if _, err := os.Stat(upper); err != nil {
 		return nil, nil
@@ -78,6 +82,7 @@ func ProjectChanges(imgs *imageworker.Images, h host.Host, project string) ([]im
 		changes = append(changes, imagestore.Change{Kind: "!", Path: l})
 	}
 	for k := range changes {
+		changes[k].Protected = imagestore.IsProtected(strings.TrimPrefix(filepath.ToSlash(changes[k].Path), "/"), protected)
 		changes[k].Path = filepath.Join(project, changes[k].Path)
 	}
 	return changes, err

@@ -51,7 +51,7 @@ func newDiffCmd() *cobra.Command {
 				var changes []imagestore.Change
 				var err error
 				if project {
-					changes, err = workspace.ProjectChanges(s.imgs, h, s.project)
+					changes, err = workspace.ProjectChanges(s.imgs, h, s.project, workspace.ProtectedPatterns(s.profile, s.project))
 				} else {
 					changes, err = workspace.Changes(s.imgs, h, s.profile, s.project)
 				}
@@ -65,7 +65,11 @@ func newDiffCmd() *cobra.Command {
 					return printJSON(changes)
 				}
 				for _, ch := range changes {
-					fmt.Printf("%s %s\n", ch.Kind, ch.Path)
+					mark := ""
+					if ch.Protected {
+						mark = "  (protected: apply will not write it)"
+					}
+					fmt.Printf("%s %s%s\n", ch.Kind, ch.Path, mark)
 				}
 				return nil
 			})

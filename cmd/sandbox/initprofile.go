@@ -60,9 +60,11 @@ configuration in [env], and the ecosystem's download cache shared.`,
 				return err
 			}
 			// A profile in the home (or /, /tmp) would make it a project.
+			// Init here names this directory as --project does: runs
+			// in a dot-directory of the home still need --project.
 			if host, err := host.Current(); err == nil {
 				runDir, _ := runs.RuntimeDir()
-				if err := workspace.CheckProject(cwd, host, runDir); err != nil {
+				if err := workspace.CheckProject(cwd, host, workspace.ProjectCheck{RunDir: runDir, Named: true}); err != nil {
 					return err
 				}
 			}

@@ -172,7 +172,7 @@ func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) ses
 	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
 	return session.Session{
 		Request:     session.Request{Profile: p, Project: project, Ephemeral: o.ephemeral, Shell: o.shell},
-		ProfileFile: file, Cwd: cwd,
+		ProfileFile: file, Cwd: cwd, ProjectNamed: o.project != "",
 		Insecure: !o.tlsVerify, Locked: o.locked || lockedFromEnv(),
 		Progress: func(pr imagestore.Progress) {
 			bar.update(pr)

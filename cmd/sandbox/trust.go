@@ -27,7 +27,11 @@ type untrustedError struct {
 	src     profiles.Source
 	grants  []profiles.Grant
 	changed bool // trusted once, with other content
-	refused bool // asked on the terminal and declined
+	// regranted: trusted with this content, which grants other things now
+	// ($VARS or ~ in mount sources expand differently), or trusted by a
+	// sandbox that did not record grants (legacy).
+	regranted, legacy bool
+	refused           bool // asked on the terminal and declined
 }
 
 func (e *untrustedError) Error() string {
@@ -37,6 +41,10 @@ func (e *untrustedError) Error() string {
 		fmt.Fprintf(&b, "profile %s not trusted: you declined", e.src.Path)
 	case e.changed:
 		fmt.Fprintf(&b, "profile %s changed since you trusted it, and it grants:", e.src.Path)
+	case e.legacy:
+		fmt.Fprintf(&b, "profile %s was trusted by an older sandbox that did not record what it grants, and it grants:", e.src.Path)
+	case e.regranted:
+		fmt.Fprintf(&b, "profile %s grants other things than when you trusted it (its $VARS or ~ expand to other host paths now), and it grants:", e.src.Path)
 	default:
 		fmt.Fprintf(&b, "profile %s is not trusted, and it grants:", e.src.Path)
 	}
@@ -53,7 +61,8 @@ func (e *untrustedError) Hint() string {
 }
 
 // requireTrust lets a profile with grants run only when the user trusted
-// this content of it; on a terminal it asks once and records the answer.
+// this content of it granting these grants, as this environment expands
+// them; on a terminal it asks once and records the answer.
 func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out io.Writer) error {
 	if len(grants) == 0 || src.Path == "" {
 		return nil
@@ -62,11 +71,14 @@ func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out
 	if err != nil {
 		return err
 	}
-	digest, err := store.Lookup(src.Path)
-	if err != nil || digest == src.Digest {
+	had, err := store.Lookup(src.Path)
+	want := trustEntry(src, grants)
+	if err != nil || (had.Digest == want.Digest && had.Grants == want.Grants) {
 		return err
 	}
-	refusal := &untrustedError{src: src, grants: grants, changed: digest != ""}
+	refusal := &untrustedError{src: src, grants: grants, changed: had.Digest != "" && had.Digest != want.Digest}
+	refusal.legacy = had.Digest == want.Digest && had.Grants == ""
+	refusal.regranted = had.Digest == want.Digest && had.Grants != ""
 	if !console.IsTerminal(int(in.Fd())) {
 		return refusal
 	}
@@ -77,7 +89,12 @@ func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out
 		refusal.refused = true
 		return refusal
 	}
-	return store.Trust(src.Path, src.Digest)
+	return store.Trust(want)
+}
+
+// trustEntry is what trusting src with grants records.
+func trustEntry(src profiles.Source, grants []profiles.Grant) profiles.TrustEntry {
+	return profiles.TrustEntry{Path: src.Path, Digest: src.Digest, Grants: profiles.GrantsDigest(grants)}
 }
 
 // grantsLine is the start line of a run whose profile grants something.
@@ -101,8 +118,10 @@ func newTrustCmd() *cobra.Command {
 		Long: `A profile that grants the sandbox more than its project (a host path outside
 it, a host variable beyond the built-in list, the host network or loopback, a
 port open to the network, writable git hooks) runs only after you trusted its
-content with this command. A changed profile needs trust again. Flags typed on
-the command line need none. FILE defaults to the nearest sandbox.toml.`,
+content with this command. A changed profile needs trust again, and so does
+one whose grants expand to other host paths than when you trusted it (a
+mount source = "$CACHE_DIR" with another $CACHE_DIR). Flags typed on the
+command line need none. FILE defaults to the nearest sandbox.toml.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return o.run(c.OutOrStdout(), args)
@@ -149,7 +168,7 @@ func (o *trustOptions) run(out io.Writer, args []string) error {
 		return err
 	}
 	grants := p.Grants(grantHost(src.Project))
-	if err := store.Trust(src.Path, src.Digest); err != nil {
+	if err := store.Trust(trustEntry(src, grants)); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "trusted %s (%s)\n", src.Path, src.Digest)
