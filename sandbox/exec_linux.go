@@ -37,37 +37,37 @@ func Exec(o ExecOptions) (int, error) {
 	}
 	defer conn.f.Close()
 	req := o.Request
-	var pipes *stdioPipes
+	var pipes *console.Pipes
 	var fds []int
 	if req.Terminal {
 		req.Size, _ = console.GetSize(int(stdin.Fd()))
 	} else {
 		// Never hand a terminal over: the process gets pipes copied to it.
-		if pipes, err = newStdioPipes(stdin, stdout, stderr); err != nil {
+		if pipes, err = console.NewPipes(stdin, stdout, stderr); err != nil {
 			return 0, err
 		}
-		for _, f := range pipes.child {
+		for _, f := range pipes.Child {
 			fds = append(fds, int(f.Fd()))
 		}
 	}
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, forwardedSignals...)
+	signal.Notify(sigs, console.ForwardedSignals...)
 	defer signal.Stop(sigs)
 	err = conn.send(message{Type: msgExec, Exec: &req}, fds...)
 	if pipes != nil {
-		pipes.closeChildEnds()
+		pipes.CloseChildEnds()
 	}
 	if err != nil {
 		return 0, err
 	}
-	var term *terminal
-	defer func() { term.close() }()
+	var term *console.Terminal
+	defer func() { term.Close() }()
 	msgs := receiveExec(conn)
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == unix.SIGWINCH {
-				term.resize()
+				term.Resize()
 				continue
 			}
 			_ = conn.send(message{Type: msgSignal, Signal: int(sig.(syscall.Signal))})
@@ -77,7 +77,7 @@ func Exec(o ExecOptions) (int, error) {
 			}
 			switch m.msg.Type {
 			case msgExecConsole:
-				if term, err = attachTerminal(first(m.files), stdin, stdout); err != nil {
+				if term, err = console.Attach(first(m.files), stdin, stdout); err != nil {
 					return 0, err
 				}
 			case msgExecStarted:
@@ -87,11 +87,11 @@ func Exec(o ExecOptions) (int, error) {
 				}
 				return 0, &ExecError{Code: m.msg.Code, Msg: m.msg.Error}
 			case msgExecExited:
-				term.drain()
-				pipes.drain()
+				term.Drain()
+				pipes.Drain()
 				return ExitStatus(syscall.WaitStatus(m.msg.Status)), nil
 			default: // EOF: the sandbox ended under us
-				term.drain()
+				term.Drain()
 				return 0, fmt.Errorf("run %s ended before the process did", o.Run.ID)
 			}
 		}

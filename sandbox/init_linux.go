@@ -105,7 +105,7 @@ func initStage2(sock syncSocket) (int, error) {
 	}
 	reserveThreads(spareThreads(spec.PidsMax)) // before the payload can exhaust pids.max
 	signals := make(chan os.Signal, 32)
-	signal.Notify(signals, forwardedSignals...)
+	signal.Notify(signals, console.ForwardedSignals...)
 	signal.Notify(signals, unix.SIGCHLD)
 	cmd, report, err := payloadCommand(spec)
 	if err != nil {

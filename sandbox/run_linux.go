@@ -14,6 +14,7 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/confine"
+	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/network"
 	"sandbox/proxy"
@@ -136,9 +137,9 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 	}
 	sock := syncSocket{parentEnd}
 	defer parentEnd.Close()
-	var pipes *stdioPipes
+	var pipes *console.Pipes
 	if !o.Spec.Process.Terminal {
-		if pipes, err = newStdioPipes(stdin, stdout, stderr); err != nil {
+		if pipes, err = console.NewPipes(stdin, stdout, stderr); err != nil {
 			return 0, err
 		}
 	}
@@ -178,13 +179,13 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 	}
 
 	// 3. Relay signals and the terminal until init reports the end.
-	defer func() { r.term.close() }()
+	defer func() { r.term.Close() }()
 	return r.wait(o.Timeout, res)
 }
 
 // sandboxInit prepares the command that starts init in new namespaces,
 // and returns what to close once it started.
-func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.File) (*exec.Cmd, func(), error) {
+func sandboxInit(o RunOptions, childEnd *os.File, pipes *console.Pipes, stderr *os.File) (*exec.Cmd, func(), error) {
 	// A single-id map needs no helper: the runtime writes it (setgroups
 	// "deny" first) between clone and exec, so init is exec'd once, already
 	// uid 0 with the namespace's capabilities, and skips the stage that
@@ -197,7 +198,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stderr = stderr
 	if pipes != nil {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes.child[0], pipes.child[1], pipes.child[2]
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes.Child[0], pipes.Child[1], pipes.Child[2]
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
@@ -219,7 +220,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 		closers = append(closers, func() { f.Close() })
 	}
 	if pipes != nil {
-		closers = append(closers, pipes.closeChildEnds)
+		closers = append(closers, pipes.CloseChildEnds)
 	}
 	if o.Cgroup != nil {
 		dir, err := o.Cgroup.Open()
