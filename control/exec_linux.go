@@ -1,4 +1,4 @@
-package sandbox
+package control
 
 import (
 	"errors"
@@ -22,20 +22,29 @@ type ExecOptions struct {
 	Stdin, Stdout, Stderr *os.File
 }
 
+// ExecError is a process that could not be started: Code is 126 or 127.
+type ExecError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExecError) Error() string { return e.Msg }
+
 // Exec starts a process in a running sandbox through its supervisor and
-// init (control_linux.go), relays the terminal or the streams and signals,
-// and returns the process's exit code as Run does: its own, 128+n for
-// signal n, 126/127 (ExecError) when it cannot start.
-func Exec(o ExecOptions) (int, error) {
+// init (sandbox's control_linux.go and initexec_linux.go), relays the
+// terminal or the streams and signals, and returns the process's wait
+// status (sandbox.ExitStatus makes it an exit code, as for a run). A
+// process that cannot start is an *ExecError.
+func Exec(o ExecOptions) (syscall.WaitStatus, error) {
 	if !o.Run.Running() {
 		return 0, &runs.NotRunningError{Run: o.Run}
 	}
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
-	conn, err := dialControl(o.Run.Dir)
+	conn, err := dial(o.Run.Dir)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.f.Close()
+	defer conn.Close()
 	req := o.Request
 	var pipes *console.Pipes
 	var fds []int
@@ -53,16 +62,16 @@ func Exec(o ExecOptions) (int, error) {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, console.ForwardedSignals...)
 	defer signal.Stop(sigs)
-	err = conn.send(message{Type: msgExec, Exec: &req}, fds...)
+	err = Send(conn, message{Type: MsgExec, Exec: &req}, fds...)
 	if pipes != nil {
 		pipes.CloseChildEnds()
 	}
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sending %q on the control socket: %w", MsgExec, err)
 	}
 	var term *console.Terminal
 	defer func() { term.Close() }()
-	msgs := receiveExec(conn)
+	msgs := receive(conn)
 	for {
 		select {
 		case sig := <-sigs:
@@ -70,26 +79,26 @@ func Exec(o ExecOptions) (int, error) {
 				term.Resize()
 				continue
 			}
-			_ = conn.send(message{Type: msgSignal, Signal: int(sig.(syscall.Signal))})
+			_ = Send(conn, message{Type: MsgSignal, Signal: int(sig.(syscall.Signal))})
 		case m := <-msgs:
 			if m.err != nil {
 				return 0, m.err
 			}
 			switch m.msg.Type {
-			case msgExecConsole:
+			case MsgExecConsole:
 				if term, err = console.Attach(first(m.files), stdin, stdout); err != nil {
 					return 0, err
 				}
-			case msgExecStarted:
-			case msgExecFailed:
-				if m.msg.Code == ExitSetup {
+			case MsgExecStarted:
+			case MsgExecFailed:
+				if m.msg.Code == CodeSetup {
 					return 0, errors.New(m.msg.Error)
 				}
 				return 0, &ExecError{Code: m.msg.Code, Msg: m.msg.Error}
-			case msgExecExited:
+			case MsgExecExited:
 				term.Drain()
 				pipes.Drain()
-				return ExitStatus(syscall.WaitStatus(m.msg.Status)), nil
+				return syscall.WaitStatus(m.msg.Status), nil
 			default: // EOF: the sandbox ended under us
 				term.Drain()
 				return 0, fmt.Errorf("run %s ended before the process did", o.Run.ID)
@@ -98,13 +107,24 @@ func Exec(o ExecOptions) (int, error) {
 	}
 }
 
-func receiveExec(conn syncSocket) <-chan received {
+type received struct {
+	msg   message
+	files []*os.File
+	err   error
+}
+
+// receive reads the supervisor's messages until the exec's end.
+func receive(conn *os.File) <-chan received {
 	ch := make(chan received, 4)
 	go func() {
 		for {
-			m, files, err := conn.recv()
+			var m message
+			files, err := Recv(conn, &m)
+			if err != nil {
+				err = fmt.Errorf("reading the control socket: %w", err)
+			}
 			ch <- received{m, files, err}
-			if err != nil || m.Type == "" || m.Type == msgExecExited || m.Type == msgExecFailed {
+			if err != nil || m.Type == "" || m.Type == MsgExecExited || m.Type == MsgExecFailed {
 				return
 			}
 		}
@@ -119,7 +139,7 @@ func Stop(r runs.Status, grace time.Duration) (runs.Status, error) {
 	if !r.Running() {
 		return r, &runs.NotRunningError{Run: r}
 	}
-	conn, err := dialControl(r.Dir)
+	conn, err := dial(r.Dir)
 	if err != nil {
 		return r, err
 	}
@@ -127,10 +147,24 @@ func Stop(r runs.Status, grace time.Duration) (runs.Status, error) {
 	if ms == 0 && grace > 0 {
 		ms = 1
 	}
-	err = conn.send(message{Type: msgStop, TimeoutMS: ms})
-	conn.f.Close()
+	err = Send(conn, message{Type: MsgStop, TimeoutMS: ms})
+	conn.Close()
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("sending %q on the control socket: %w", MsgStop, err)
 	}
 	return runs.WaitExited(r, grace+30*time.Second)
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+func first(files []*os.File) *os.File {
+	if len(files) == 0 {
+		return nil
+	}
+	return files[0]
 }
