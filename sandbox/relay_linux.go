@@ -130,3 +130,31 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 	}
 	return 0, false, nil
 }
+
+type received struct {
+	msg   message
+	files []*os.File
+	err   error
+}
+
+// receive reads messages until EOF or "exited".
+func receive(sock syncSocket) <-chan received {
+	ch := make(chan received, 4)
+	go func() {
+		for {
+			m, files, err := sock.recv()
+			ch <- received{m, files, err}
+			if err != nil || m.Type == "" || m.Type == msgExited || m.Type == msgError || m.Type == msgExecError {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func first(files []*os.File) *os.File {
+	if len(files) == 0 {
+		return nil
+	}
+	return files[0]
+}

@@ -9,7 +9,8 @@ import (
 	"sandbox/control"
 )
 
-// Message types on the sync socket, in the order they flow (doc.go).
+// Message types on the sync socket, in the order they flow
+// (docs/internal.md).
 const (
 	msgMapped    = "mapped"     // parent: the outer id maps are written
 	msgSpec      = "spec"       // parent: the Spec follows
