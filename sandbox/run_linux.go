@@ -52,6 +52,10 @@ func Run(o RunOptions) (*Result, error) {
 	start := time.Now()
 	res := &Result{Security: securityReport(o.Spec)}
 
+	// The cgroup leaf is the run's, also when it cannot register (a name
+	// in use): it goes at the very end (review 12, F5).
+	defer destroyCgroup(o.Cgroup)
+
 	// 1. Record the run (package runs): its id, its state directory, and
 	// the record `sandbox ps` lists; the records of dead runs are swept.
 	rec, err := register(o.runInfo())
@@ -59,7 +63,6 @@ func Run(o RunOptions) (*Result, error) {
 		return res, err
 	}
 	defer rec.Release()
-	defer destroyCgroup(o.Cgroup)
 
 	// Steps 2 to 7 (run): start init, feed it, relay until the payload
 	// ends.
