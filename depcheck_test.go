@@ -23,7 +23,7 @@ var (
 	leaves = []string{"profiles", "userns", "mounts", "cgroup", "console", "slirp", "proxy", "seccomp", "landlock", "imagestore", "host"}
 	// Floor 1: concepts built on leaves, none of each other unless the
 	// table says so.
-	concepts = []string{"imageworker", "workspace", "network", "confine", "devices", "runs"}
+	concepts = []string{"imageworker", "workspace", "network", "confine", "devices", "runs", "control"}
 )
 
 // testSupport may be imported by any _test.go file (and by bench, a main
@@ -47,6 +47,9 @@ func allowedImports() map[string][]string {
 		// workspace (per-project state) applies and diffs through the
 		// namespaced worker beside the store.
 		"workspace": join(internals, leaves, []string{"imageworker"}),
+		// control (a run's control socket: protocol and client) finds the
+		// run it talks to, and waits for its end, in the run's record.
+		"control": join(internals, leaves, []string{"runs"}),
 		// Floor 2: the process model.
 		"sandbox": join(internals, leaves, concepts),
 		// Floor 3: the one pre-run phase (build, resolve one Spec, run).

@@ -129,3 +129,33 @@ func ParseLogRecord(line string) (LogRecord, bool) {
 	s := rest[0]
 	return LogRecord{Time: ts, Stderr: s == 'e' || s == 'E', Piece: s == 'O' || s == 'E', Text: rest[2:]}, true
 }
+
+// StartLog sends a run's output to its log at path (cap max): only there
+// when detached, else also to stdout and stderr. It returns the ends the
+// payload writes to; done closes ours and waits for the last line.
+func StartLog(path string, max int64, detached bool, stdout, stderr *os.File) (o, e *os.File, done func(), err error) {
+	w, err := OpenLog(path, max)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var ends []*os.File
+	closeEnds := func() {
+		for _, f := range ends {
+			f.Close()
+		}
+	}
+	for i, tee := range []*os.File{stdout, stderr} {
+		r, pw, err := os.Pipe()
+		if err != nil {
+			closeEnds()
+			return nil, nil, nil, err
+		}
+		var to io.Writer
+		if !detached {
+			to = tee
+		}
+		w.Copy(r, "oe"[i], to)
+		ends = append(ends, pw)
+	}
+	return ends[0], ends[1], func() { closeEnds(); w.Wait() }, nil
+}

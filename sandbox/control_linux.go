@@ -1,50 +1,29 @@
 package sandbox
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"sandbox/console"
+	"sandbox/control"
 )
 
-// The control socket: a run's `sandbox` process (the supervisor) listens
-// on ctl.sock in the run's state directory for `sandbox exec` and `sandbox
-// stop`. The directory is 0700 and each peer's SO_PEERCRED uid must be
-// ours, so only the user who started the run can reach it. An exec request
-// is relayed to init over the sync socket, and init's answers about it
-// (exec-console, exec-started, exec-failed, exec-exited) back to the
-// client; see docs/internal.md.
+// The server of the control socket (package control): the run's `sandbox`
+// process, its supervisor, takes `sandbox exec` and `sandbox stop`
+// requests in its wait loop. An exec request is relayed to init over the
+// sync socket, and init's answers about it (exec-console, exec-started,
+// exec-failed, exec-exited) back to the client; see docs/internal.md.
 const (
-	msgExec        = "exec"         // client → supervisor → init: Exec, ExecID; stdio fds ride along
-	msgSignal      = "signal"       // client → supervisor: Signal, for its exec
-	msgExecSignal  = "exec-signal"  // supervisor → init: Signal to exec ExecID
-	msgStop        = "stop"         // client → supervisor: TimeoutMS
-	msgExecConsole = "exec-console" // init → supervisor → client: the PTY master rides along
-	msgExecStarted = "exec-started" // init → ...: the process runs
-	msgExecFailed  = "exec-failed"  // init → ...: Code, Error
-	msgExecExited  = "exec-exited"  // init → ...: Status
+	msgExec        = control.MsgExec
+	msgSignal      = control.MsgSignal
+	msgExecSignal  = "exec-signal" // supervisor → init: Signal to exec ExecID
+	msgStop        = control.MsgStop
+	msgExecConsole = control.MsgExecConsole
+	msgExecStarted = control.MsgExecStarted
+	msgExecFailed  = control.MsgExecFailed
+	msgExecExited  = control.MsgExecExited
 )
-
-// ctlFile is the control socket in the run's state directory.
-const ctlFile = "ctl.sock"
-
-// ExecRequest is a process to start in a running sandbox.
-type ExecRequest struct {
-	Args []string `json:"args"`
-	// Env are KEY=VALUE settings over the payload's environment.
-	Env []string `json:"env,omitempty"`
-	// Cwd: absolute, or relative to the payload's; "" is the payload's.
-	Cwd string `json:"cwd,omitempty"`
-	// User: "self" or "root"; "" is the payload's.
-	User     string       `json:"user,omitempty"`
-	Terminal bool         `json:"terminal,omitempty"`
-	Size     console.Size `json:"size"`
-}
 
 type ctlRequest struct {
 	conn  syncSocket
@@ -64,40 +43,13 @@ type controller struct {
 
 // listenControl binds ctl.sock in the run's state directory.
 func listenControl(state string) (*controller, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fd, err := control.Listen(state)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	path, done, err := shortPath(filepath.Join(state, ctlFile))
-	if err != nil {
-		unix.Close(fd)
 		return nil, err
-	}
-	defer done()
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return nil, &os.PathError{Op: "bind", Path: filepath.Join(state, ctlFile), Err: err}
-	}
-	if err := unix.Listen(fd, 16); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("listen", err)
 	}
 	c := &controller{fd: fd, requests: make(chan ctlRequest, 16), execs: map[int]syncSocket{}}
 	go c.accept()
 	return c, nil
-}
-
-// shortPath names path by a /proc/self/fd link to its directory when it is
-// too long for a unix socket address (108 bytes).
-func shortPath(path string) (string, func(), error) {
-	if len(path) < 100 {
-		return path, func() {}, nil
-	}
-	dir, err := os.OpenFile(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", nil, err
-	}
-	return "/proc/self/fd/" + strconv.Itoa(int(dir.Fd())) + "/" + filepath.Base(path), func() { dir.Close() }, nil
 }
 
 func (c *controller) accept() {
@@ -225,23 +177,4 @@ func closeAll(files []*os.File) {
 	for _, f := range files {
 		f.Close()
 	}
-}
-
-// dialControl connects to a run's control socket.
-func dialControl(state string) (syncSocket, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return syncSocket{}, os.NewSyscallError("socket", err)
-	}
-	path, done, err := shortPath(filepath.Join(state, ctlFile))
-	if err != nil {
-		unix.Close(fd)
-		return syncSocket{}, err
-	}
-	defer done()
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return syncSocket{}, fmt.Errorf("connecting to the run's control socket %s: %w", filepath.Join(state, ctlFile), err)
-	}
-	return syncSocket{os.NewFile(uintptr(fd), "ctl")}, nil
 }

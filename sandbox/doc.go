@@ -1,27 +1,12 @@
-// Package sandbox composes the other packages into a running sandbox.
-//
-// The parent (Run) and the child (Init) are the same binary. The sequence:
-//
-//	parent                                   child: sandbox init
-//	------                                   -------------------
-//	clone NEWUSER|NEWNS|NEWPID|NEWUTS|
-//	  NEWIPC|NEWNET|NEWCGROUP, exec init --> stage 1: no capabilities yet
-//	newuidmap/newgidmap PID (outer map)      (blocks reading the socket)
-//	send "mapped" -------------------------> re-exec itself: uid 0 is now
-//	                                         mapped, so it gains the full
-//	                                         capability set of the namespace
-//	send "spec" --------------------------> stage 2: read the Spec
-//	                                         hostname, mounts.Build, lo up,
-//	                                         no_new_privs, PTY (master
-//	                          <------------- "console" + fd, SCM_RIGHTS)
-//	                                         clone NEWUSER|NEWNS (nested
-//	                                         map), setsid, exec the payload
-//	                                         stage: keyring, Landlock,
-//	                                         seccomp, exec payload
-//	                          <------------- "started" | "exec-error" | "error"
-//	forward signals, copy the PTY            stay pid 1: forward signals,
-//	                                         reap orphans
-//	                          <------------- "exited" (wait status)
+// Package sandbox is the process model: one run of a resolved Spec. The
+// parent and the child are the same binary (or the slim sandbox-init) and
+// each reads as one story: Run (run_linux.go) records the run, listens on
+// its control socket, starts init in new namespaces, maps its ids, starts
+// the network, sends the Spec, relays until the payload ends and reports;
+// init (init_linux.go) waits for its ids, re-executes itself with the
+// namespace's capabilities, builds the root, starts the payload stage
+// (stage_linux.go, package confine) and stays pid 1. The messages between
+// them (sync_linux.go) and the sequence are in docs/internal.md.
 //
 // Two user namespaces: the outer one maps 0 to the invoking user and 1..N
 // to the subordinate ranges; init, root there, builds the root filesystem.

@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"sandbox/control"
 )
 
 func TestExitStatus(t *testing.T) {
@@ -13,6 +15,14 @@ func TestExitStatus(t *testing.T) {
 		if got := ExitStatus(ws); got != want {
 			t.Errorf("ExitStatus(%#x) = %d, want %d", int(ws), got, want)
 		}
+	}
+}
+
+// The supervisor and init answer a failed exec with ExitSetup; the client
+// (package control) reads that code as a setup failure, not a 126/127.
+func TestExecSetupCode(t *testing.T) {
+	if ExitSetup != control.CodeSetup {
+		t.Errorf("ExitSetup = %d, control.CodeSetup = %d: an exec's setup failure would read as the process's own code", ExitSetup, control.CodeSetup)
 	}
 }
 

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"syscall"
+
 	"golang.org/x/sys/unix"
 
 	"sandbox/host"
@@ -51,4 +53,13 @@ func NestedMap(userMode string, own, total int) []userns.IDMap {
 		return userns.Identity(total)
 	}
 	return userns.KeepID(own, total)
+}
+
+// sysMaps are maps as exec.Cmd writes them for a new user namespace.
+func sysMaps(maps []userns.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(maps))
+	for i, m := range maps {
+		out[i] = syscall.SysProcIDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size}
+	}
+	return out
 }

@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/creack/pty"
@@ -17,7 +14,6 @@ import (
 	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/mounts"
-	"sandbox/userns"
 )
 
 // syncFD is where the parent puts the child's end of the sync socket.
@@ -34,6 +30,9 @@ func init() {
 // setup error to the parent.
 func initMain(stage string) {
 	sock := syncSocket{os.NewFile(syncFD, "sync")}
+	// Stage 1 has no capabilities until the parent has written the id
+	// maps (its step 4); then it execs itself as stage 2. A single-id
+	// map, written by the runtime, starts init at stage 2.
 	if stage != "2" {
 		initStage1(sock)
 	}
@@ -52,7 +51,7 @@ func initMain(stage string) {
 
 // initStage1 waits until the parent has written the id maps, then execs
 // itself again: only an exec with uid 0 mapped grants the namespace's full
-// capability set (see doc.go).
+// capability set (docs/internal.md, "Process model").
 func initStage1(sock syncSocket) {
 	m, _, err := sock.recv()
 	if err != nil || m.Type != msgMapped {
@@ -63,61 +62,118 @@ func initStage1(sock syncSocket) {
 	os.Exit(ExitSetup)
 }
 
-// initStage2 is the story of the sandbox's pid 1.
+// initStage2 is the story of the sandbox's pid 1, in step with the
+// parent's (Run, run_linux.go). Stage 1 ended with the id maps written.
 func initStage2(sock syncSocket) (int, error) {
+	// 1. Die with the parent: re-arm the death signal the exec cleared.
 	if err := dieWithParent(sock); err != nil {
 		return 0, err
 	}
-	m, _, err := sock.recv()
+
+	// 2. Read the Spec (the parent's step 6).
+	spec, err := readSpec(sock)
 	if err != nil {
 		return 0, err
 	}
-	if m.Type != msgSpec || m.Spec == nil {
-		return 0, fmt.Errorf("expected a spec from the parent, got %q", m.Type)
-	}
-	spec := m.Spec
-	// Only fds 0-2 may reach the payload: whatever the user's shell leaked
-	// into `sandbox`, and our sync socket, close on exec.
+
+	// 3. Close every fd but 0-2 on exec: whatever the user's shell leaked
+	// into `sandbox`, and our sync socket, never reach the payload.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("close_range", err)
 	}
+
+	// 4. Seal the binary the payload stage starts from (confine.SealExe).
 	if stageExe, err = confine.SealExe(); err != nil {
 		return 0, err
 	}
+
+	// 5. Name the sandbox's host.
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return 0, os.NewSyscallError("sethostname", err)
 	}
-	chrooted, err := mounts.Build(spec.Mounts, spec.Scratch)
+
+	// 6. Build the root filesystem and move into it (mounts.Build).
+	chrooted, err := buildRoot(spec)
 	if err != nil {
-		return 0, fmt.Errorf("building the root filesystem: %w", err)
+		return 0, err
+	}
+
+	// 7. The network mode's child side; its sockets go to the parent.
+	if err := spec.Child.Setup(func(fds ...int) error { return sock.send(message{Type: msgNetwork}, fds...) }); err != nil {
+		return 0, err
+	}
+
+	// 8. Restrict what every process init starts inherits, and keep spare
+	// threads before the payload can exhaust pids.max.
+	if err := restrictSelf(spec.Process.Rlimits); err != nil {
+		return 0, err
+	}
+	reserveThreads(spareThreads(spec.PidsMax))
+
+	// 9. Catch signals before the payload exists, so none is lost.
+	signals := make(chan os.Signal, 32)
+	signal.Notify(signals, console.ForwardedSignals...)
+	signal.Notify(signals, unix.SIGCHLD)
+
+	// 10. Start the payload stage (stage_linux.go), on a terminal if the
+	// Spec asks for one; tell the parent the payload runs.
+	payload, denied, err := startPayloadStage(sock, spec)
+	if err != nil {
+		return 0, err
+	}
+
+	// 11. Supervise as pid 1 (initexec_linux.go) until the payload ends,
+	// and report its end.
+	status := supervise(sock, spec, chrooted, payload, signals, denied)
+	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.Counts()})
+	return ExitStatus(status), nil
+}
+
+// readSpec reads the Spec the parent sends once the network runs.
+func readSpec(sock syncSocket) (*Spec, error) {
+	m, _, err := sock.recv()
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != msgSpec || m.Spec == nil {
+		return nil, fmt.Errorf("expected a spec from the parent, got %q", m.Type)
+	}
+	return m.Spec, nil
+}
+
+// buildRoot builds the root filesystem from the Spec's mounts. Where
+// pivot_root is impossible (a host running from its initramfs) the root
+// is a chroot, which uid 0 could leave: a root payload is refused there.
+func buildRoot(spec *Spec) (chrooted bool, err error) {
+	chrooted, err = mounts.Build(spec.Mounts, spec.Scratch)
+	if err != nil {
+		return false, fmt.Errorf("building the root filesystem: %w", err)
 	}
 	if chrooted && spec.Process.UID == 0 {
-		return 0, &SetupError{
+		return false, &SetupError{
 			Msg: "user = \"root\" is refused on a host running from its initramfs: without pivot_root the sandbox is a chroot that uid 0 could leave",
 			Fix: "use user = \"self\" here",
 		}
 	}
-	if err := spec.Child.Setup(func(fds ...int) error { return sock.send(message{Type: msgNetwork}, fds...) }); err != nil {
-		return 0, err
-	}
-	if err := restrictSelf(spec.Process.Rlimits); err != nil {
-		return 0, err
-	}
-	reserveThreads(spareThreads(spec.PidsMax)) // before the payload can exhaust pids.max
-	signals := make(chan os.Signal, 32)
-	signal.Notify(signals, forwardedSignals...)
-	signal.Notify(signals, unix.SIGCHLD)
+	return chrooted, nil
+}
+
+// startPayloadStage starts the payload stage (payloadCommand), on a new
+// PTY whose master goes to the parent when the Spec asks for a terminal,
+// and tells the parent the payload runs. It returns the payload's pid and
+// the count of the calls its seccomp filter denies.
+func startPayloadStage(sock syncSocket, spec *Spec) (int, *confine.Denials, error) {
 	cmd, report, err := payloadCommand(spec)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer report.f.Close()
-	var denied confine.Denials
+	denied := &confine.Denials{}
 	var master *os.File
 	if spec.Process.Terminal {
 		var slave *os.File
 		if master, slave, err = pty.Open(); err != nil {
-			return 0, fmt.Errorf("opening a pty in the sandbox: %w", err)
+			return 0, nil, fmt.Errorf("opening a pty in the sandbox: %w", err)
 		}
 		_ = console.SetSize(int(master.Fd()), spec.Process.Size)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -125,22 +181,20 @@ func initStage2(sock syncSocket) (int, error) {
 		cmd.SysProcAttr.Ctty = 0
 		defer slave.Close()
 	}
-	if err := startPayload(cmd, report, &denied, spec.Process.Args[0], sock); err != nil {
-		return 0, err
+	if err := startPayload(cmd, report, denied, spec.Process.Args[0], sock); err != nil {
+		return 0, nil, err
 	}
 	if master != nil {
 		if err := sock.send(message{Type: msgConsole}, int(master.Fd())); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		master.Close()
 		cmd.Stdin.(*os.File).Close()
 	}
 	if err := sock.send(message{Type: msgStarted}); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	status := supervise(sock, spec, chrooted, cmd.Process.Pid, signals, &denied)
-	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.Counts()})
-	return ExitStatus(status), nil
+	return cmd.Process.Pid, denied, nil
 }
 
 // restrictSelf sets what init passes on to every process it starts:
@@ -179,137 +233,4 @@ func dieWithParent(sock syncSocket) error {
 		os.Exit(ExitSetup)
 	}
 	return nil
-}
-
-// payloadCommand prepares the payload: nested user and mount namespaces
-// (mapped per the Spec), its ids, a new session, and only fds 0-2. It
-// starts as the payload stage (package confine), which confines itself
-// and execs the payload; report is init's end of the stage's socket.
-func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
-	p := spec.Process
-	env, err := confine.Environ(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
-	if err != nil {
-		return nil, report, err
-	}
-	r, w, err := newSocketPair()
-	if err != nil {
-		return nil, report, fmt.Errorf("creating the payload stage's socket: %w", err)
-	}
-	report = syncSocket{r}
-	cmd = &exec.Cmd{
-		Path:       stageExe,
-		Args:       p.Args,
-		Env:        env,
-		ExtraFiles: []*os.File{w},
-		Dir:        p.Cwd,
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-			UidMappings:                sysMaps(spec.UIDMap),
-			GidMappings:                sysMaps(spec.GIDMap),
-			GidMappingsEnableSetgroups: spec.SetGroups,
-			Credential:                 &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID), NoSetGroups: !spec.SetGroups || spec.KeepGroups},
-			Setsid:                     true,
-			Pdeathsig:                  syscall.SIGKILL,
-			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},
-		},
-	}
-	return cmd, report, nil
-}
-
-// startPayload starts the payload stage and waits until it has exec'd the
-// payload. A payload that cannot be exec'd ends init with 126 or 127, as
-// podman does; a stage that cannot confine it is a setup error.
-func startPayload(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string, sock syncSocket) error {
-	err := startStage(cmd, report, d, name)
-	var ee *execError
-	if errors.As(err, &ee) {
-		_ = sock.send(message{Type: msgExecError, Code: ee.code, Error: ee.msg})
-		os.Exit(ee.code)
-	}
-	return err
-}
-
-// execError is a command the payload stage could not exec: 126 or 127.
-type execError struct {
-	code int
-	msg  string
-}
-
-func (e *execError) Error() string { return e.msg }
-
-// startStage starts the payload stage (cmd, from payloadCommand) and waits
-// until it has exec'd its command: the payload, or a process of `sandbox
-// exec`. A command it cannot exec is an *execError; a stage that cannot
-// start or confine it, a setup error.
-func startStage(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string) error {
-	err := cmd.Start()
-	cmd.ExtraFiles[0].Close()
-	if errors.Is(err, unix.ENOENT) {
-		// The stage is this binary, exec'd inside the sandbox's root: a
-		// dynamically linked build finds no loader in an image without one.
-		return &SetupError{
-			Msg: fmt.Sprintf("starting the payload stage (this binary, run inside the sandbox's root): %v", err),
-			Fix: "build sandbox statically: CGO_ENABLED=0 go build ./cmd/sandbox (make build does)",
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("starting the payload stage: %w", err)
-	}
-	err = confine.Wait(report.f, d)
-	var ee *confine.ExecError
-	if !errors.As(err, &ee) {
-		return err
-	}
-	_ = cmd.Wait()
-	code, msg := execFailure(name, ee.Errno)
-	return &execError{code: code, msg: msg}
-}
-
-// lookPath finds name in the payload's PATH, relative to its working
-// directory; like execvp, a name with a slash is used as it is.
-func lookPath(name string, env []string, cwd string) string {
-	if strings.Contains(name, "/") {
-		return name
-	}
-	for _, dir := range filepath.SplitList(lookupEnv(env, "PATH")) {
-		if dir == "" {
-			dir = "."
-		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(cwd, dir)
-		}
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return name // exec then fails with ENOENT
-}
-
-// execFailure maps a failed start of the payload to 126 or 127 and a
-// message, as shells and podman do.
-func execFailure(name string, err error) (int, string) {
-	switch {
-	case errors.Is(err, unix.ENOENT), errors.Is(err, exec.ErrNotFound):
-		if strings.Contains(name, "/") {
-			return ExitNotFound, fmt.Sprintf("cannot run %s: no such file or directory in the sandbox", name)
-		}
-		return ExitNotFound, fmt.Sprintf("cannot run %s: command not found in the sandbox's PATH", name)
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return ExitCannotExec, fmt.Sprintf("cannot run %s: permission denied (not executable, or on a noexec mount)", name)
-	case errors.Is(err, unix.ENOEXEC):
-		return ExitCannotExec, fmt.Sprintf("cannot run %s: not an executable format (a script needs a #! line)", name)
-	}
-	return ExitCannotExec, fmt.Sprintf("cannot run %s: %v", name, err)
-}
-
-func sysMaps(maps []userns.IDMap) []syscall.SysProcIDMap {
-	out := make([]syscall.SysProcIDMap, len(maps))
-	for i, m := range maps {
-		out[i] = syscall.SysProcIDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size}
-	}
-	return out
 }

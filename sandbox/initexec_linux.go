@@ -13,6 +13,7 @@ import (
 
 	"sandbox/confine"
 	"sandbox/console"
+	"sandbox/control"
 	"sandbox/userns"
 )
 
@@ -146,7 +147,7 @@ func startExec(sock syncSocket, spec *Spec, chrooted bool, m received, d *confin
 // execSpec is the payload's Spec with the process the request asks for:
 // its command, its settings over the payload's environment, working
 // directory and user.
-func execSpec(spec *Spec, req *ExecRequest) (*Spec, error) {
+func execSpec(spec *Spec, req *control.ExecRequest) (*Spec, error) {
 	if req == nil || len(req.Args) == 0 {
 		return nil, fmt.Errorf("exec: no command")
 	}

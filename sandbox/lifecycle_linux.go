@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -60,32 +59,13 @@ func (l Lifecycle) started(rec *record) func() {
 	return func() { l.Started(rec.ID()) }
 }
 
-// startLog sends the payload's output to the run's log: only there when
-// detached, else also to stdout and stderr. done closes our ends of the
-// pipes and waits for the last line.
+// startLog sends the payload's output to the run's log (runs.StartLog)
+// when the run keeps one: a detached run, or --log.
 func (l Lifecycle) startLog(state string, stdout, stderr *os.File) (o, e *os.File, done func(), err error) {
 	if !l.Log && !l.Detached {
 		return stdout, stderr, func() {}, nil
 	}
-	w, err := runs.OpenLog(filepath.Join(state, runs.LogFile), l.LogMax)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var ends []*os.File
-	for i, tee := range []*os.File{stdout, stderr} {
-		r, pw, err := os.Pipe()
-		if err != nil {
-			closeAll(ends)
-			return nil, nil, nil, err
-		}
-		var to io.Writer
-		if !l.Detached {
-			to = tee
-		}
-		w.Copy(r, "oe"[i], to)
-		ends = append(ends, pw)
-	}
-	return ends[0], ends[1], func() { closeAll(ends); w.Wait() }, nil
+	return runs.StartLog(filepath.Join(state, runs.LogFile), l.LogMax, l.Detached, stdout, stderr)
 }
 
 // record is this run's live record and its control socket, which says

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/console"
 	"sandbox/network"
 )
 
@@ -17,8 +18,8 @@ type relay struct {
 	pid           int
 	initDone      <-chan syscall.WaitStatus
 	sock          syncSocket
-	pipes         *stdioPipes
-	term          *terminal
+	pipes         *console.Pipes
+	term          *console.Terminal
 	net           network.Driver
 	stdin, stdout *os.File
 	ctl           *controller // exec and stop requests
@@ -37,7 +38,7 @@ func (r *relay) abort(err error) error {
 // init reports the end (or dies).
 func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, forwardedSignals...)
+	signal.Notify(sigs, console.ForwardedSignals...)
 	defer signal.Stop(sigs)
 	msgs := receive(r.sock)
 	var timeout, grace <-chan time.Time
@@ -60,15 +61,15 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			_ = unix.Kill(r.pid, unix.SIGKILL)
 		case sig := <-sigs:
 			if sig == unix.SIGWINCH && r.term != nil {
-				r.term.resize()
+				r.term.Resize()
 				continue
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
-		case <-r.term.hungUp():
+		case <-r.term.HungUp():
 			// The user's terminal ended without a SIGHUP reaching us:
 			// end the session as the hang-up would have.
 			_ = unix.Kill(r.pid, unix.SIGHUP)
-			r.term.hangup = nil
+			r.term.ForgetHangUp()
 		case m := <-msgs:
 			if m.msg.Type == msgExited {
 				res.SyscallsDenied = m.msg.Denied
@@ -96,7 +97,7 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 	}
 	switch m.msg.Type {
 	case msgConsole:
-		if r.term, err = attachTerminal(first(m.files), r.stdin, r.stdout); err != nil {
+		if r.term, err = console.Attach(first(m.files), r.stdin, r.stdout); err != nil {
 			return 0, true, r.abort(err)
 		}
 	case msgNetwork:
@@ -115,17 +116,45 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 		return 0, true, &ExecError{Code: m.msg.Code, Msg: m.msg.Error}
 	case msgExited:
 		<-r.initDone
-		r.term.drain()
-		r.pipes.drain()
+		r.term.Drain()
+		r.pipes.Drain()
 		return ExitStatus(syscall.WaitStatus(m.msg.Status)), true, nil
 	default: // EOF: init died without a word
 		ws := <-r.initDone
-		r.term.drain()
-		r.pipes.drain()
+		r.term.Drain()
+		r.pipes.Drain()
 		if ws.Signaled() {
 			return ExitStatus(ws), true, nil
 		}
 		return 0, true, fmt.Errorf("sandbox init exited with status %d before the payload finished", ws.ExitStatus())
 	}
 	return 0, false, nil
+}
+
+type received struct {
+	msg   message
+	files []*os.File
+	err   error
+}
+
+// receive reads messages until EOF or "exited".
+func receive(sock syncSocket) <-chan received {
+	ch := make(chan received, 4)
+	go func() {
+		for {
+			m, files, err := sock.recv()
+			ch <- received{m, files, err}
+			if err != nil || m.Type == "" || m.Type == msgExited || m.Type == msgError || m.Type == msgExecError {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func first(files []*os.File) *os.File {
+	if len(files) == 0 {
+		return nil
+	}
+	return files[0]
 }

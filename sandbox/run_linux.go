@@ -13,10 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/cgroup"
-	"sandbox/confine"
+	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/network"
-	"sandbox/proxy"
 	"sandbox/userns"
 )
 
@@ -45,80 +44,46 @@ type RunOptions struct {
 // SIGKILL (docker stop's default).
 const TimeoutGrace = 10 * time.Second
 
-// ExitTimeout is the exit status of a run ended by its timeout, as
-// timeout(1) has it.
-const ExitTimeout = 124
-
-// Result is how a run ended.
-type Result struct {
-	Code     int           `json:"exit_code"`
-	Duration time.Duration `json:"-"`
-	TimedOut bool          `json:"timed_out"`
-	// OOMKilled: the kernel killed a process for exceeding memory.max.
-	OOMKilled bool          `json:"oom_killed"`
-	Stats     *cgroup.Stats `json:"cgroup,omitempty"`
-	// NetworkBackend is the slirp helper used, if any.
-	NetworkBackend string `json:"network_backend,omitempty"`
-	// NetworkDenied is what the proxy denied, in network mode proxy.
-	NetworkDenied []proxy.Denial `json:"network_denied,omitempty"`
-	// NetworkLookups are the names looked up in network mode none.
-	NetworkLookups []string `json:"network_lookups,omitempty"`
-	// Security is the kernel confinement the payload ran under.
-	Security *confine.SecurityReport `json:"security,omitempty"`
-	// SyscallsDenied counts the system calls the seccomp filter denied,
-	// by name.
-	SyscallsDenied map[string]int `json:"syscalls_denied,omitempty"`
-}
-
 // Run starts the sandbox Spec describes, waits for its payload and returns
 // how it ended: its exit code (128+n for signal n, 124 for the timeout).
 // An error means the sandbox could not be set up, or the payload could not
-// be started (*ExecError).
+// be started (*ExecError). Init's side of each step is in init_linux.go.
 func Run(o RunOptions) (*Result, error) {
 	start := time.Now()
-	res := &Result{}
-	if o.Spec != nil {
-		user := "self"
-		if o.Spec.Process.UID == 0 {
-			user = "root"
-		}
-		sec := confine.Security(o.Spec.Security, user, o.Spec.Network)
-		res.Security = &sec
-	}
-	if o.Cgroup != nil {
-		// Also when the run cannot register (a name in use): the leaf is
-		// the run's (review 12, F5).
-		defer func() {
-			if err := o.Cgroup.Destroy(); err != nil {
-				slog.Warn("removing the sandbox's cgroup", "err", err)
-			}
-		}()
-	}
+	res := &Result{Security: securityReport(o.Spec)}
+
+	// The cgroup leaf is the run's, also when it cannot register (a name
+	// in use): it goes at the very end (review 12, F5).
+	defer destroyCgroup(o.Cgroup)
+
+	// 1. Record the run (package runs): its id, its state directory, and
+	// the record `sandbox ps` lists; the records of dead runs are swept.
 	rec, err := register(o.runInfo())
 	if err != nil {
 		return res, err
 	}
 	defer rec.Release()
+
+	// Steps 2 to 7 (run): start init, feed it, relay until the payload
+	// ends.
 	code, err := run(o, rec, res)
-	res.Code, res.Duration = code, time.Since(start)
-	if o.Cgroup != nil {
-		st := o.Cgroup.Stats()
-		res.Stats = &st
-		res.OOMKilled = st.OOMKills > 0
-	}
-	if res.TimedOut {
-		res.Code = ExitTimeout
-	}
+
+	// 8. Report how it ended, in the result and in the run's record.
+	res.finish(code, time.Since(start), o.Cgroup)
 	rec.finish(res, err)
 	return res, err
 }
 
+// run is a run between its record and its report.
 func run(o RunOptions, rec *record, res *Result) (int, error) {
 	stdin, stdout, stderr := orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)
 	if o.Net == nil {
 		return 0, errors.New("no network driver for the run (RunOptions.Net: network.New)")
 	}
 	o.Spec.Scratch = rec.Scratch()
+
+	// 2. Listen on the control socket, for `sandbox exec` and `sandbox
+	// stop`, and start the run's log if it keeps one.
 	ctl, err := listenControl(rec.Dir())
 	if err != nil {
 		return 0, err
@@ -131,62 +96,77 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 	}
 	defer closeLog()
 
-	// 1. Start init in new namespaces.
-	parentEnd, childEnd, err := newSocketPair()
+	// 3. Start init in its new namespaces, holding the parent's end of the
+	// sync socket.
+	r, err := startInit(o, stdin, stdout, stderr)
 	if err != nil {
 		return 0, err
 	}
-	sock := syncSocket{parentEnd}
-	defer parentEnd.Close()
-	var pipes *stdioPipes
+	defer r.sock.f.Close()
+	r.ctl, r.started = ctl, o.Lifecycle.started(rec)
+
+	// 4. Map its ids (a single-id map is already written).
+	if err := mapIDs(o.Mapping, r); err != nil {
+		return 0, r.abort(err)
+	}
+
+	// 5. Start the network's host side on init's namespaces.
+	if err := o.Net.Start(r.pid, liveHolders); err != nil {
+		return 0, r.abort(err)
+	}
+	defer stopNetwork(o.Net, res)
+
+	// 6. Send the Spec: init builds the sandbox from it and starts the
+	// payload.
+	if err := r.sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
+		return 0, r.abort(err)
+	}
+
+	// 7. Relay signals, the terminal and exec requests, and wait until
+	// init reports the payload's end.
+	defer func() { r.term.Close() }()
+	return r.wait(o.Timeout, res)
+}
+
+// startInit starts init in new namespaces, from a thread locked until it
+// is reaped, and returns the relay to it. An error the kernel gives for
+// the clone is explained (userns.Explain).
+func startInit(o RunOptions, stdin, stdout, stderr *os.File) (*relay, error) {
+	parentEnd, childEnd, err := newSocketPair()
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			parentEnd.Close()
+		}
+	}()
+	var pipes *console.Pipes
 	if !o.Spec.Process.Terminal {
-		if pipes, err = newStdioPipes(stdin, stdout, stderr); err != nil {
-			return 0, err
+		if pipes, err = console.NewPipes(stdin, stdout, stderr); err != nil {
+			return nil, err
 		}
 	}
 	cmd, closeCmd, err := sandboxInit(o, childEnd, pipes, stderr)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	initDone, err := startLocked(cmd)
 	closeCmd()
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) {
-			return 0, userns.Explain(err)
+			return nil, userns.Explain(err)
 		}
-		return 0, fmt.Errorf("starting sandbox init: %w", err)
+		return nil, fmt.Errorf("starting sandbox init: %w", err)
 	}
-	r := &relay{pid: cmd.Process.Pid, initDone: initDone, sock: sock, pipes: pipes, stdin: stdin, stdout: stdout, ctl: ctl, started: o.Lifecycle.started(rec), net: o.Net}
-
-	// 2. Map ids (a single-id map is already written), start the network,
-	// then hand over the spec.
-	if !o.Mapping.Single() {
-		if err := o.Mapping.Write(r.pid); err != nil {
-			return 0, r.abort(err)
-		}
-		if err := sock.send(message{Type: msgMapped}); err != nil {
-			return 0, r.abort(err)
-		}
-	}
-	if err := o.Net.Start(r.pid, liveHolders); err != nil {
-		return 0, r.abort(err)
-	}
-	defer func() {
-		rep := o.Net.Stop()
-		res.NetworkBackend, res.NetworkDenied, res.NetworkLookups = rep.Backend, rep.Denied, rep.Lookups
-	}()
-	if err := sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
-		return 0, r.abort(err)
-	}
-
-	// 3. Relay signals and the terminal until init reports the end.
-	defer func() { r.term.close() }()
-	return r.wait(o.Timeout, res)
+	started = true
+	return &relay{pid: cmd.Process.Pid, initDone: initDone, sock: syncSocket{parentEnd}, pipes: pipes, stdin: stdin, stdout: stdout, net: o.Net}, nil
 }
 
 // sandboxInit prepares the command that starts init in new namespaces,
 // and returns what to close once it started.
-func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.File) (*exec.Cmd, func(), error) {
+func sandboxInit(o RunOptions, childEnd *os.File, pipes *console.Pipes, stderr *os.File) (*exec.Cmd, func(), error) {
 	// A single-id map needs no helper: the runtime writes it (setgroups
 	// "deny" first) between clone and exec, so init is exec'd once, already
 	// uid 0 with the namespace's capabilities, and skips the stage that
@@ -199,7 +179,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stderr = stderr
 	if pipes != nil {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes.child[0], pipes.child[1], pipes.child[2]
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes.Child[0], pipes.Child[1], pipes.Child[2]
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
@@ -221,7 +201,7 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *stdioPipes, stderr *os.
 		closers = append(closers, func() { f.Close() })
 	}
 	if pipes != nil {
-		closers = append(closers, pipes.closeChildEnds)
+		closers = append(closers, pipes.CloseChildEnds)
 	}
 	if o.Cgroup != nil {
 		dir, err := o.Cgroup.Open()
@@ -271,30 +251,31 @@ func startLocked(cmd *exec.Cmd) (<-chan syscall.WaitStatus, error) {
 	return done, <-started
 }
 
-type received struct {
-	msg   message
-	files []*os.File
-	err   error
-}
-
-// receive reads messages until EOF or "exited".
-func receive(sock syncSocket) <-chan received {
-	ch := make(chan received, 4)
-	go func() {
-		for {
-			m, files, err := sock.recv()
-			ch <- received{m, files, err}
-			if err != nil || m.Type == "" || m.Type == msgExited || m.Type == msgError || m.Type == msgExecError {
-				return
-			}
-		}
-	}()
-	return ch
-}
-
-func first(files []*os.File) *os.File {
-	if len(files) == 0 {
+// mapIDs writes init's outer id maps with newuidmap and newgidmap and
+// tells stage 1 to go on. A single-id map needs neither: the runtime wrote
+// it between clone and exec (sandboxInit).
+func mapIDs(m *userns.Mapping, r *relay) error {
+	if m.Single() {
 		return nil
 	}
-	return files[0]
+	if err := m.Write(r.pid); err != nil {
+		return err
+	}
+	return r.sock.send(message{Type: msgMapped})
+}
+
+// stopNetwork stops the network's host side and keeps its report.
+func stopNetwork(net network.Driver, res *Result) {
+	rep := net.Stop()
+	res.NetworkBackend, res.NetworkDenied, res.NetworkLookups = rep.Backend, rep.Denied, rep.Lookups
+}
+
+// destroyCgroup removes the run's cgroup, if it has one, at the very end.
+func destroyCgroup(cg *cgroup.Manager) {
+	if cg == nil {
+		return
+	}
+	if err := cg.Destroy(); err != nil {
+		slog.Warn("removing the sandbox's cgroup", "err", err)
+	}
 }

@@ -1,15 +1,26 @@
 package sandbox
 
 import (
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"sandbox/confine"
 	"sandbox/network"
 )
 
-// Init's side of the payload stage (package confine): the stage's binary
-// and its policy, derived from the Spec.
+// Init's side of the payload stage (package confine): the stage's binary,
+// its policy derived from the Spec, its command, and starting it up to
+// the payload's exec (for the payload, and for each process of `sandbox
+// exec`). A command that cannot be exec'd ends as 126 or 127.
 
 // stageExe is the sealed binary the payload stage (the payload's and every
 // exec'd process's) starts from: set by init before its first payload
@@ -34,4 +45,129 @@ func proxyPorts() []uint16 {
 		ports = append(ports, uint16(n))
 	}
 	return ports
+}
+
+// payloadCommand prepares the payload: nested user and mount namespaces
+// (mapped per the Spec), its ids, a new session, and only fds 0-2. It
+// starts as the payload stage (package confine), which confines itself
+// and execs the payload; report is init's end of the stage's socket.
+func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
+	p := spec.Process
+	env, err := confine.Environ(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
+	if err != nil {
+		return nil, report, err
+	}
+	r, w, err := newSocketPair()
+	if err != nil {
+		return nil, report, fmt.Errorf("creating the payload stage's socket: %w", err)
+	}
+	report = syncSocket{r}
+	cmd = &exec.Cmd{
+		Path:       stageExe,
+		Args:       p.Args,
+		Env:        env,
+		ExtraFiles: []*os.File{w},
+		Dir:        p.Cwd,
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+			UidMappings:                sysMaps(spec.UIDMap),
+			GidMappings:                sysMaps(spec.GIDMap),
+			GidMappingsEnableSetgroups: spec.SetGroups,
+			Credential:                 &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID), NoSetGroups: !spec.SetGroups || spec.KeepGroups},
+			Setsid:                     true,
+			Pdeathsig:                  syscall.SIGKILL,
+			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},
+		},
+	}
+	return cmd, report, nil
+}
+
+// startPayload starts the payload stage and waits until it has exec'd the
+// payload. A payload that cannot be exec'd ends init with 126 or 127, as
+// podman does; a stage that cannot confine it is a setup error.
+func startPayload(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string, sock syncSocket) error {
+	err := startStage(cmd, report, d, name)
+	var ee *execError
+	if errors.As(err, &ee) {
+		_ = sock.send(message{Type: msgExecError, Code: ee.code, Error: ee.msg})
+		os.Exit(ee.code)
+	}
+	return err
+}
+
+// execError is a command the payload stage could not exec: 126 or 127.
+type execError struct {
+	code int
+	msg  string
+}
+
+func (e *execError) Error() string { return e.msg }
+
+// startStage starts the payload stage (cmd, from payloadCommand) and waits
+// until it has exec'd its command: the payload, or a process of `sandbox
+// exec`. A command it cannot exec is an *execError; a stage that cannot
+// start or confine it, a setup error.
+func startStage(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string) error {
+	err := cmd.Start()
+	cmd.ExtraFiles[0].Close()
+	if errors.Is(err, unix.ENOENT) {
+		// The stage is this binary, exec'd inside the sandbox's root: a
+		// dynamically linked build finds no loader in an image without one.
+		return &SetupError{
+			Msg: fmt.Sprintf("starting the payload stage (this binary, run inside the sandbox's root): %v", err),
+			Fix: "build sandbox statically: CGO_ENABLED=0 go build ./cmd/sandbox (make build does)",
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("starting the payload stage: %w", err)
+	}
+	err = confine.Wait(report.f, d)
+	var ee *confine.ExecError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	_ = cmd.Wait()
+	code, msg := execFailure(name, ee.Errno)
+	return &execError{code: code, msg: msg}
+}
+
+// lookPath finds name in the payload's PATH, relative to its working
+// directory; like execvp, a name with a slash is used as it is.
+func lookPath(name string, env []string, cwd string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	for _, dir := range filepath.SplitList(lookupEnv(env, "PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(cwd, dir)
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name // exec then fails with ENOENT
+}
+
+// execFailure maps a failed start of the payload to 126 or 127 and a
+// message, as shells and podman do.
+func execFailure(name string, err error) (int, string) {
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, exec.ErrNotFound):
+		if strings.Contains(name, "/") {
+			return ExitNotFound, fmt.Sprintf("cannot run %s: no such file or directory in the sandbox", name)
+		}
+		return ExitNotFound, fmt.Sprintf("cannot run %s: command not found in the sandbox's PATH", name)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return ExitCannotExec, fmt.Sprintf("cannot run %s: permission denied (not executable, or on a noexec mount)", name)
+	case errors.Is(err, unix.ENOEXEC):
+		return ExitCannotExec, fmt.Sprintf("cannot run %s: not an executable format (a script needs a #! line)", name)
+	}
+	return ExitCannotExec, fmt.Sprintf("cannot run %s: %v", name, err)
 }

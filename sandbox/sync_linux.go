@@ -1,14 +1,16 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/control"
 )
 
-// Message types on the sync socket, in the order they flow (doc.go).
+// Message types on the sync socket, in the order they flow
+// (docs/internal.md).
 const (
 	msgMapped    = "mapped"     // parent: the outer id maps are written
 	msgSpec      = "spec"       // parent: the Spec follows
@@ -31,16 +33,15 @@ type message struct {
 	// Denied counts the system calls the filter denied, by name (exited).
 	Denied map[string]int `json:"denied,omitempty"`
 	// Exec messages (control_linux.go).
-	Exec      *ExecRequest `json:"exec,omitempty"`
-	ExecID    int          `json:"exec_id,omitempty"`
-	Signal    int          `json:"signal,omitempty"`
-	TimeoutMS int64        `json:"timeout_ms,omitempty"`
+	Exec      *control.ExecRequest `json:"exec,omitempty"`
+	ExecID    int                  `json:"exec_id,omitempty"`
+	Signal    int                  `json:"signal,omitempty"`
+	TimeoutMS int64                `json:"timeout_ms,omitempty"`
 }
 
-// maxMessage bounds one datagram; a Spec is a few kilobytes.
-const maxMessage = 1 << 20
-
-// syncSocket is one end of the parent/init socket pair.
+// syncSocket is one end of the parent/init socket pair. It uses the
+// control socket's framing (control.Send, control.Recv): init's answers
+// about an exec pass through the supervisor to the client as they are.
 type syncSocket struct{ f *os.File }
 
 // newSocketPair returns the parent's end and the child's end; both are
@@ -54,15 +55,7 @@ func newSocketPair() (parent, child *os.File, err error) {
 }
 
 func (s syncSocket) send(m message, fds ...int) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
-	}
-	if err := unix.Sendmsg(int(s.f.Fd()), b, oob, nil, 0); err != nil {
+	if err := control.Send(s.f, m, fds...); err != nil {
 		return fmt.Errorf("sending %q on the sync socket: %w", m.Type, err)
 	}
 	return nil
@@ -71,33 +64,10 @@ func (s syncSocket) send(m message, fds ...int) error {
 // recv returns the next message and the files it carried. The end of the
 // stream is reported as a message of type "".
 func (s syncSocket) recv() (message, []*os.File, error) {
-	buf := make([]byte, maxMessage)
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(int(s.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return message{}, nil, fmt.Errorf("reading the sync socket: %w", err)
-		}
-		if n == 0 && oobn == 0 {
-			return message{}, nil, nil
-		}
-		var m message
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return message{}, nil, fmt.Errorf("decoding a sync message: %w", err)
-		}
-		var files []*os.File
-		if oobn > 0 {
-			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err == nil && len(cmsgs) > 0 {
-				fds, _ := unix.ParseUnixRights(&cmsgs[0])
-				for _, fd := range fds {
-					files = append(files, os.NewFile(uintptr(fd), m.Type))
-				}
-			}
-		}
-		return m, files, nil
+	var m message
+	files, err := control.Recv(s.f, &m)
+	if err != nil {
+		return message{}, nil, fmt.Errorf("reading the sync socket: %w", err)
 	}
+	return m, files, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sandbox/console"
+	"sandbox/control"
 	"sandbox/runs"
 	"sandbox/sandbox"
 )
@@ -71,15 +72,15 @@ func (o *execOptions) run(ref string, args []string) error {
 		return err
 	}
 	terminal := o.tty || (!o.noTTY && console.IsTerminal(0) && console.IsTerminal(1))
-	return execIn(r, sandbox.ExecRequest{Args: args, Env: o.env, Cwd: o.workdir, User: o.user, Terminal: terminal})
+	return execIn(r, control.ExecRequest{Args: args, Env: o.env, Cwd: o.workdir, User: o.user, Terminal: terminal})
 }
 
-func execIn(r runs.Status, req sandbox.ExecRequest) error {
-	code, err := sandbox.Exec(sandbox.ExecOptions{Run: r, Request: req})
+func execIn(r runs.Status, req control.ExecRequest) error {
+	ws, err := control.Exec(control.ExecOptions{Run: r, Request: req})
 	if err != nil {
 		return err
 	}
-	if code != 0 {
+	if code := sandbox.ExitStatus(ws); code != 0 {
 		return &sandbox.ExitError{Code: code}
 	}
 	return nil
@@ -107,5 +108,5 @@ func joinShell(r runs.Status) error {
 	if shell == "" {
 		shell = "/bin/sh"
 	}
-	return execIn(r, sandbox.ExecRequest{Args: []string{shell}, Terminal: true})
+	return execIn(r, control.ExecRequest{Args: []string{shell}, Terminal: true})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"sandbox/control"
 	"sandbox/sandbox"
 	"sandbox/session"
 )
@@ -40,6 +41,10 @@ func exitCode(err error, w io.Writer) int {
 	var execErr *sandbox.ExecError
 	if errors.As(err, &execErr) {
 		return execErr.Code
+	}
+	var ctlErr *control.ExecError // a process of `sandbox exec`
+	if errors.As(err, &ctlErr) {
+		return ctlErr.Code
 	}
 	return sandbox.ExitSetup
 }

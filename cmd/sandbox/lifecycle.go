@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sandbox/control"
 	"sandbox/runs"
 	"sandbox/sandbox"
 )
@@ -162,7 +163,7 @@ func newStopCmd() *cobra.Command {
 			for _, ref := range args {
 				r, err := runs.Lookup(ref)
 				if err == nil {
-					r, err = sandbox.Stop(r, time.Duration(secs)*time.Second)
+					r, err = control.Stop(r, time.Duration(secs)*time.Second)
 				}
 				var nr *runs.NotRunningError
 				if errors.As(err, &nr) {

@@ -1,29 +1,30 @@
-package sandbox
+package console
 
 import (
 	"io"
 	"os"
 	"sync"
-
-	"sandbox/console"
 )
 
-// stdioPipes gives the payload its standard streams in pipe mode. Pipes
+// Pipes give a sandbox's process its standard streams without a PTY. Pipes
 // and files are handed over as they are (no copy: output is byte-exact and
 // memory flat however much flows). A terminal is never handed over: the
 // payload gets a pipe copied to and from it, so no ioctl of the payload's
 // can reach the user's terminal.
-type stdioPipes struct {
-	child   [3]*os.File
+type Pipes struct {
+	// Child are the process's stdin, stdout and stderr.
+	Child   [3]*os.File
 	closers []*os.File // our copies of the child's ends of the pipes
 	wg      sync.WaitGroup
 }
 
-func newStdioPipes(stdin, stdout, stderr *os.File) (*stdioPipes, error) {
-	p := &stdioPipes{}
+// NewPipes returns the process's ends for the user's stdin, stdout and
+// stderr: each file as it is, or a pipe copied to or from a terminal.
+func NewPipes(stdin, stdout, stderr *os.File) (*Pipes, error) {
+	p := &Pipes{}
 	for i, f := range []*os.File{stdin, stdout, stderr} {
-		if !console.IsTerminal(int(f.Fd())) {
-			p.child[i] = f
+		if !IsTerminal(int(f.Fd())) {
+			p.Child[i] = f
 			continue
 		}
 		r, w, err := os.Pipe()
@@ -31,12 +32,12 @@ func newStdioPipes(stdin, stdout, stderr *os.File) (*stdioPipes, error) {
 			return nil, err
 		}
 		if i == 0 {
-			p.child[i] = r
+			p.Child[i] = r
 			p.closers = append(p.closers, r)
 			go func() { _, _ = io.Copy(w, f); w.Close() }()
 			continue
 		}
-		p.child[i] = w
+		p.Child[i] = w
 		p.closers = append(p.closers, w)
 		p.wg.Add(1)
 		go func() { defer p.wg.Done(); _, _ = io.Copy(f, r); r.Close() }()
@@ -44,15 +45,16 @@ func newStdioPipes(stdin, stdout, stderr *os.File) (*stdioPipes, error) {
 	return p, nil
 }
 
-// closeChildEnds drops our copies once init holds them.
-func (p *stdioPipes) closeChildEnds() {
+// CloseChildEnds drops our copies once init holds them.
+func (p *Pipes) CloseChildEnds() {
 	for _, f := range p.closers {
 		f.Close()
 	}
 }
 
-// drain waits until the output copied from pipes has reached the terminal.
-func (p *stdioPipes) drain() {
+// Drain waits until the output copied from pipes has reached the
+// terminal; safe on nil Pipes.
+func (p *Pipes) Drain() {
 	if p != nil {
 		p.wg.Wait()
 	}

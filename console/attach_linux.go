@@ -1,4 +1,4 @@
-package sandbox
+package console
 
 import (
 	"errors"
@@ -7,32 +7,33 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"sandbox/console"
 )
 
-// terminal connects the user's terminal to the PTY master from init.
-type terminal struct {
+// Terminal connects the user's terminal to a PTY master that a sandbox's
+// init handed back (for its payload, or a process of `sandbox exec`).
+type Terminal struct {
 	master  *os.File
 	user    *os.File // the user's terminal, if stdin is one
-	raw     *console.State
+	raw     *State
 	outDone chan struct{}
 	hangup  chan struct{} // closed when the user's terminal goes away
 	once    sync.Once
 }
 
-func attachTerminal(master, stdin, stdout *os.File) (*terminal, error) {
+// Attach copies stdin to master and master to stdout; when stdin is a
+// terminal, it puts it in raw mode and gives master its size.
+func Attach(master, stdin, stdout *os.File) (*Terminal, error) {
 	if master == nil {
 		return nil, errors.New("init sent no pty master")
 	}
-	t := &terminal{master: master, outDone: make(chan struct{}), hangup: make(chan struct{})}
-	if console.IsTerminal(int(stdin.Fd())) {
-		raw, err := console.MakeRaw(int(stdin.Fd()))
+	t := &Terminal{master: master, outDone: make(chan struct{}), hangup: make(chan struct{})}
+	if IsTerminal(int(stdin.Fd())) {
+		raw, err := MakeRaw(int(stdin.Fd()))
 		if err != nil {
 			return nil, fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
 		t.user, t.raw = stdin, raw
-		t.resize()
+		t.Resize()
 	}
 	hangup := t.hangup
 	go func() {
@@ -59,26 +60,34 @@ func attachTerminal(master, stdin, stdout *os.File) (*terminal, error) {
 	return t, nil
 }
 
-func (t *terminal) resize() {
+// Resize gives the PTY the user's terminal's size (on SIGWINCH).
+func (t *Terminal) Resize() {
 	if t == nil || t.user == nil {
 		return
 	}
-	if size, err := console.GetSize(int(t.user.Fd())); err == nil {
-		_ = console.SetSize(int(t.master.Fd()), size)
+	if size, err := GetSize(int(t.user.Fd())); err == nil {
+		_ = SetSize(int(t.master.Fd()), size)
 	}
 }
 
-// hungUp is closed when the user's terminal has hung up; nil (never
-// ready) without a terminal.
-func (t *terminal) hungUp() <-chan struct{} {
+// HungUp is closed when the user's terminal has hung up; nil (never
+// ready) without a terminal, or once ForgetHangUp has been called.
+func (t *Terminal) HungUp() <-chan struct{} {
 	if t == nil {
 		return nil
 	}
 	return t.hangup
 }
 
-// drain waits for the payload's last output to be copied out.
-func (t *terminal) drain() {
+// ForgetHangUp stops reporting the hang-up, once it has been acted on.
+func (t *Terminal) ForgetHangUp() {
+	if t != nil {
+		t.hangup = nil
+	}
+}
+
+// Drain waits for the payload's last output to be copied out.
+func (t *Terminal) Drain() {
 	if t == nil {
 		return
 	}
@@ -88,8 +97,9 @@ func (t *terminal) drain() {
 	}
 }
 
-// close restores the user's terminal; safe on every exit path.
-func (t *terminal) close() {
+// Close restores the user's terminal; safe on every exit path, and on a
+// nil Terminal.
+func (t *Terminal) Close() {
 	if t == nil {
 		return
 	}

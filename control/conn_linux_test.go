@@ -1,0 +1,83 @@
+package control
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func socketPair(t *testing.T) (a, b *os.File) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b = os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// A message crosses with its fields and the file beside it; the end of
+// the stream leaves the message empty, without an error.
+func TestSendRecv(t *testing.T) {
+	a, b := socketPair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := message{Type: MsgExec, Exec: &ExecRequest{Args: []string{"true"}, Env: []string{"A=1"}}}
+	if err := Send(a, want, int(w.Fd())); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	w.Close()
+	var got message
+	files, err := Recv(b, &got)
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	if got.Type != want.Type || got.Exec == nil || strings.Join(got.Exec.Args, " ") != "true" || got.Exec.Env[0] != "A=1" {
+		t.Errorf("Recv = %+v, want %+v", got, want)
+	}
+	if len(files) != 1 {
+		t.Fatalf("Recv returned %d files, want 1", len(files))
+	}
+	if _, err := files[0].WriteString("through"); err != nil {
+		t.Fatal(err)
+	}
+	files[0].Close()
+	if b, _ := io.ReadAll(r); string(b) != "through" {
+		t.Errorf("the passed pipe carried %q, want %q", b, "through")
+	}
+	a.Close()
+	var end message
+	if files, err := Recv(b, &end); err != nil || files != nil || end.Type != "" {
+		t.Errorf("Recv at the end = %+v, %v, %v; want an empty message", end, files, err)
+	}
+}
+
+// A state directory whose socket path is too long for sockaddr_un is
+// reached through /proc/self/fd.
+func TestListenDialLongPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Listen(dir)
+	if err != nil {
+		t.Fatalf("Listen(%s): %v", dir, err)
+	}
+	defer unix.Close(fd)
+	conn, err := dial(dir)
+	if err != nil {
+		t.Fatalf("dial(%s): %v", dir, err)
+	}
+	conn.Close()
+	if _, err := os.Stat(filepath.Join(dir, File)); err != nil {
+		t.Errorf("the socket is not in the state directory: %v", err)
+	}
+}
