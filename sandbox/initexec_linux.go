@@ -179,8 +179,8 @@ func execSpec(spec *Spec, req *control.ExecRequest) (*Spec, error) {
 		if req.User == "self" {
 			p.UID, p.GID = own(uids), own(gids)
 		}
-		es.UIDMap = userns.Within(NestedMap(req.User, own(uids), userns.Total(uids)), uids)
-		es.GIDMap = userns.Within(NestedMap(req.User, own(gids), userns.Total(gids)), gids)
+		es.UIDMap = userns.Within(userns.Nested(req.User, own(uids), userns.Total(uids)), uids)
+		es.GIDMap = userns.Within(userns.Nested(req.User, own(gids), userns.Total(gids)), gids)
 	}
 	es.Process = p
 	if _, err := os.Stat(p.Cwd); err != nil {

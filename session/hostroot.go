@@ -8,7 +8,6 @@ import (
 
 	"sandbox/host"
 	"sandbox/mounts"
-	"sandbox/sandbox"
 	"sandbox/userns"
 )
 
@@ -64,7 +63,7 @@ func (HostRoot) path(h host.Host, plan mounts.Plan) map[string]string {
 // nested is keep-id for "self", identity for "root".
 func (HostRoot) nested(id identity, o Options) (uids, gids []userns.IDMap, err error) {
 	total := min(userns.Total(o.Mapping.UIDs), userns.Total(o.Mapping.GIDs))
-	return sandbox.NestedMap(id.mode, o.Host.UID, total), sandbox.NestedMap(id.mode, o.Host.GID, total), nil
+	return userns.Nested(id.mode, o.Host.UID, total), userns.Nested(id.mode, o.Host.GID, total), nil
 }
 
 // chooseShell picks the profile's shell, else $SHELL when it is visible

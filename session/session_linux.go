@@ -90,7 +90,7 @@ func (s Session) check(h host.Host, p *profiles.Profile) (*userns.Mapping, error
 	if err := workspace.CheckProfileLink(s.Project, s.ProfileFile); err != nil {
 		return nil, err
 	}
-	mapping, err := sandbox.RunMapping(h, p, false)
+	mapping, err := runMapping(h, p, false)
 	if err != nil {
 		return nil, err
 	}

@@ -229,7 +229,7 @@ func (s Session) runStep(imgs *imageworker.Images, host host.Host, sp *profiles.
 	if err := sp.Apply(profiles.Overrides{User: stepUser(st), Workdir: "."}); err != nil {
 		return nil, err
 	}
-	mapping, err := sandbox.RunMapping(host, sp, true)
+	mapping, err := runMapping(host, sp, true)
 	if err != nil {
 		return nil, err
 	}

@@ -98,3 +98,12 @@ func Within(maps, outer []IDMap) []IDMap {
 	}
 	return out
 }
+
+// Nested lays out a payload's ids over the total ids of the namespace it
+// nests in: keep-id on its own id for "self", identity for "root".
+func Nested(userMode string, own, total int) []IDMap {
+	if userMode == "root" {
+		return Identity(total)
+	}
+	return KeepID(own, total)
+}
