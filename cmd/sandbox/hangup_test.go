@@ -48,12 +48,15 @@ func TestShellEndsWhenTheTerminalHangsUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	master.Close()
+	// Without the hang-up the shell waits for input for ever: a deadline
+	// far above the few milliseconds this takes fails such a run without
+	// failing a slow machine (a second was once too short at load 20).
 	select {
 	case err = <-done:
-	case <-time.After(time.Second):
+	case <-time.After(patience):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("the shell still ran a second after its terminal hung up; output:\n%s", out)
+		t.Fatalf("the shell still ran %v after its terminal hung up; output:\n%s", patience, out)
 	}
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(syscall.SIGHUP) {

@@ -120,7 +120,7 @@ func (l *lineReader) String() string {
 // the offset just past it.
 func (l *lineReader) waitFor(t *testing.T, from int, want string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		s := l.String()
 		if i := strings.Index(s[min(from, len(s)):], want); i >= 0 {

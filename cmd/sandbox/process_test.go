@@ -70,7 +70,7 @@ func TestShellPTY(t *testing.T) {
 	job := "sleep 300." + strconv.Itoa(os.Getpid())
 	send(job + "\n")
 	var pid int
-	waitUntil(t, 10*time.Second, "the job runs", func() bool {
+	waitUntil(t, patience, "the job runs", func() bool {
 		pids := processesWith(job)
 		if len(pids) > 0 {
 			pid = pids[0]
@@ -81,7 +81,7 @@ func TestShellPTY(t *testing.T) {
 	at = out.waitFor(t, at, "Stopped")
 	send("fg\n")
 	at = out.waitFor(t, at, job)
-	waitUntil(t, 10*time.Second, "the job runs again", func() bool { return procState(pid) != 'T' })
+	waitUntil(t, patience, "the job runs again", func() bool { return procState(pid) != 'T' })
 	send("\x03")
 	send("echo alive-$((40+2))\n")
 	at = out.waitFor(t, at, "alive-42")
@@ -179,7 +179,7 @@ func TestDieWithParent(t *testing.T) {
 	// Only the sleeps themselves count: a child of sandbox or sh that is
 	// forked but not yet exec'd shows its parent's command line, which
 	// holds both words.
-	waitUntil(t, 30*time.Second, "both sleeps of the payload run", func() bool {
+	waitUntil(t, patience, "both sleeps of the payload run", func() bool {
 		return len(processesRunning("sleep", first)) == 1 && len(processesRunning("sleep", second)) == 1
 	})
 	if ps := p.output(t, "ps"); !strings.Contains(ps, "sleep "+first) {
@@ -190,7 +190,7 @@ func TestDieWithParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-waited
-	for len(processesWithWord(first, second)) > 0 && time.Since(killed) < 30*time.Second {
+	for len(processesWithWord(first, second)) > 0 && time.Since(killed) < patience {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if left := processesWithWord(first, second); len(left) > 0 {
