@@ -67,11 +67,13 @@ func TestShellPTY(t *testing.T) {
 	// Job control: Ctrl-Z stops the foreground job, fg resumes it, Ctrl-C
 	// ends it and only it: the shell is still there. Each key is sent once
 	// the job is in the state it acts on.
-	job := "sleep 300." + strconv.Itoa(os.Getpid())
+	// An argument no other run has, matched exactly, on the exec'd sleep.
+	arg := fmt.Sprintf("300.%d%d", os.Getpid(), time.Now().UnixNano())
+	job := "sleep " + arg
 	send(job + "\n")
 	var pid int
 	waitUntil(t, patience, "the job runs", func() bool {
-		pids := processesWith(job)
+		pids := processesRunning("sleep", arg)
 		if len(pids) > 0 {
 			pid = pids[0]
 		}
