@@ -30,11 +30,6 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 	if out, err := exec.Command("skopeo", "copy", "-q", "--dest-tls-verify=false", "oci:"+layout+":minbase", "docker://"+ref).CombinedOutput(); err != nil {
 		return fmt.Errorf("pushing the image: %v: %s", err, out)
 	}
-	type tool struct {
-		name  string
-		pull  func(dir string) []string
-		clean func(dir string) []string
-	}
 	data := func(dir string) string { return filepath.Join(dir, "data") }
 	tools := []tool{
 		{"sandbox pull", func(dir string) []string {
@@ -52,6 +47,27 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 			return []string{"sh", "-c", "skopeo copy -q --src-tls-verify=false docker://" + ref + " oci:" + data(dir) + ":t && umoci unpack --rootless --image " + data(dir) + ":t " + filepath.Join(dir, "bundle") + " >/dev/null"}
 		}, nil},
 	}
+	if rounds > 0 {
+		if err := pullBench(tools, work, layout, rounds); err != nil {
+			return err
+		}
+	}
+	if startRounds > 0 {
+		if err := imageStartBench(sandbox, ref, work, startRounds); err != nil {
+			return err
+		}
+	}
+	if err := changesBench(sandbox, ref, work, 3); err != nil {
+		return err
+	}
+	if startRounds == 0 {
+		return nil
+	}
+	return execBench(sandbox, ref, work, startRounds)
+}
+
+// pullBench times each tool's pull into an empty store, interleaved.
+func pullBench(tools []tool, work, layout string, rounds int) error {
 	times := make([][]time.Duration, len(tools))
 	for i := 0; i < rounds; i++ {
 		for j, t := range tools {
@@ -78,13 +94,7 @@ func imageBench(sandbox, layout string, rounds, startRounds int) error {
 		m := median(times[j])
 		fmt.Printf("  %-16s median %7.1f ms   min %7.1f ms   %5.2fx podman\n", t.name, ms(m), ms(percentile(times[j], 0)), float64(m)/float64(base))
 	}
-	if err := imageStartBench(sandbox, ref, work, startRounds); err != nil {
-		return err
-	}
-	if err := changesBench(sandbox, ref, work, 3); err != nil {
-		return err
-	}
-	return execBench(sandbox, ref, work, startRounds)
+	return nil
 }
 
 // imageStartBench compares `sandbox run --image REF -- /bin/true` (the
@@ -111,6 +121,14 @@ func imageStartBench(sandbox, ref, work string, rounds int) error {
 		fmt.Printf("  %-18s median %6.2f ms   p90 %6.2f ms   %5.2fx host base\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
 	}
 	return nil
+}
+
+// tool is a way to pull an image into an empty store in dir, and to
+// empty it again (nil: removing dir is enough).
+type tool struct {
+	name  string
+	pull  func(dir string) []string
+	clean func(dir string) []string
 }
 
 func dirSize(dir string) string {

@@ -20,10 +20,10 @@ type variant struct {
 
 func main() {
 	sandbox := flag.String("sandbox", "bin/sandbox", "the sandbox binary")
-	rounds := flag.Int("n", 50, "rounds of the start-up benchmark")
+	rounds := flag.Int("n", 50, "rounds of the start-up benchmarks: sandbox against bwrap, seccomp's start, image start and exec (0: skip them)")
 	netRounds := flag.Int("net-rounds", 3, "rounds of the network benchmark (0: skip it)")
 	debian := flag.String("debian-oci", "", "the Debian minbase OCI layout (scripts/test-images.sh) for the image benchmark; empty: skip it")
-	imageRounds := flag.Int("image-rounds", 5, "rounds of the pull benchmark")
+	imageRounds := flag.Int("image-rounds", 5, "rounds of the pull benchmark (0: skip it; image start, exec and change management still run)")
 	seccompRounds := flag.Int("seccomp-loop-rounds", 5, "rounds of the seccomp syscall-loop benchmark (0: skip the seccomp benchmark)")
 	flag.Parse()
 
@@ -39,23 +39,19 @@ func main() {
 			"--proc", "/proc", "--dev", "/dev", "--chdir", project, "/bin/true"}},
 		{"unshare -Urmpf", []string{"unshare", "-Urmpf", "--mount-proc", "/bin/true"}},
 	}
-	times := make([][]time.Duration, len(variants))
-	for i := 0; i < *rounds+3; i++ {
-		for j, v := range variants {
-			d, err := timeRun(project, v.argv)
-			if err != nil {
-				fatal(fmt.Errorf("%s: %w", v.name, err))
-			}
-			if i >= 3 { // warm-up rounds
-				times[j] = append(times[j], d)
-			}
+	// Each section runs only with rounds to time: a median of none has
+	// no value to print.
+	if *rounds > 0 {
+		times, err := interleave(project, variants, *rounds)
+		if err != nil {
+			fatal(err)
 		}
-	}
-	fmt.Printf("start-to-exit of /bin/true, %d interleaved rounds, uid %d, %s\n", *rounds, os.Getuid(), time.Now().Format(time.DateTime))
-	base := median(times[1])
-	for j, v := range variants {
-		m := median(times[j])
-		fmt.Printf("  %-16s median %6.2f ms   p90 %6.2f ms   %5.2fx bwrap\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
+		fmt.Printf("start-to-exit of /bin/true, %d interleaved rounds, uid %d, %s\n", *rounds, os.Getuid(), time.Now().Format(time.DateTime))
+		base := median(times[1])
+		for j, v := range variants {
+			m := median(times[j])
+			fmt.Printf("  %-16s median %6.2f ms   p90 %6.2f ms   %5.2fx bwrap\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
+		}
 	}
 	if *seccompRounds > 0 {
 		if err := seccompBench(*sandbox, *rounds, *seccompRounds); err != nil {

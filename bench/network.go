@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -37,25 +38,13 @@ func networkBench(sandbox string, rounds int) error {
 	outOf := func(backend string) func() (float64, error) {
 		p := netProfile(sandbox, dir, backend+"-out", "backend = \""+backend+"\"\nallow_host_loopback = true\n")
 		return func() (float64, error) {
-			return iperf(exec.Command(sandbox, append([]string{"run", "--profile", p, "--"}, client...)...))
+			return iperf(append([]string{sandbox, "run", "--profile", p, "--"}, client...))
 		}
 	}
 	into := func(backend string) func() (float64, error) {
 		p := netProfile(sandbox, dir, backend+"-in", "backend = \""+backend+"\"\nports = [\"127.0.0.1:15201:5201\"]\n")
 		return func() (float64, error) {
-			srv := exec.Command(sandbox, "run", "--profile", p, "--", "iperf3", "-s", "-1", "-p", "5201")
-			if err := srv.Start(); err != nil {
-				return 0, err
-			}
-			defer srv.Wait()
-			for i := 0; i < 50; i++ {
-				time.Sleep(100 * time.Millisecond)
-				if bps, err := iperf(exec.Command("iperf3", "-c", "127.0.0.1", "-p", "15201", "-t", "3", "-J")); err == nil {
-					return bps, nil
-				}
-			}
-			srv.Process.Kill()
-			return 0, fmt.Errorf("could not reach iperf3 inside the sandbox")
+			return intoSandbox(sandbox, p)
 		}
 	}
 	variants := []struct {
@@ -65,8 +54,8 @@ func networkBench(sandbox string, rounds int) error {
 		// Raw pasta with the flags sandbox gives it (slirp.startPasta with
 		// allow_host_loopback), so the ratio is the sandbox's own cost.
 		{"raw pasta, out to host loopback", func() (float64, error) {
-			return iperf(exec.Command("pasta", append([]string{"--quiet", "-I", "tap0", "--config-net", "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2",
-				"--dns-forward", "10.0.2.3", "-m", "65520", "-t", "none", "-u", "none", "-T", "auto", "-U", "auto", "--"}, client...)...))
+			return iperf(append([]string{"pasta", "--quiet", "-I", "tap0", "--config-net", "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2",
+				"--dns-forward", "10.0.2.3", "-m", "65520", "-t", "none", "-u", "none", "-T", "auto", "-U", "auto", "--"}, client...))
 		}},
 		{"sandbox pasta, out to host loopback", outOf("pasta")},
 		{"raw slirp4netns, out to host loopback", func() (float64, error) { return rawSlirp(client) }},
@@ -124,11 +113,22 @@ func printThroughput(names []string, results [][]float64, rounds int) {
 	}
 }
 
-// iperf runs an iperf3 client (-J) and returns the received bits/s.
-func iperf(cmd *exec.Cmd) (float64, error) {
+// iperf runs argv, an iperf3 client (-J) or a command that runs one,
+// and returns the received bits/s. A client that has not ended within
+// iperfLimit is killed: the benchmark reports it and never waits for ever.
+func iperf(argv []string) (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), iperfLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// A grandchild holding stdout (a payload outliving sandbox) must not
+	// keep Output waiting either.
+	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("%s: still running after %v, killed", strings.Join(argv, " "), iperfLimit)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v: %s", strings.Join(cmd.Args, " "), err, out)
+		return 0, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
 	}
 	return parseIperf(string(out))
 }
@@ -161,9 +161,12 @@ func parseIperf(out string) (float64, error) {
 // with slirp4netns attached by hand, as rootless podman did.
 func rawSlirp(client []string) (float64, error) {
 	// The same flags as slirp.startSlirp4netns with allow_host_loopback.
-	ns := exec.Command("unshare", "--user", "--map-root-user", "--net", "sh", "-c", "sleep 0.5; "+strings.Join(client, " "))
+	ctx, cancel := context.WithTimeout(context.Background(), iperfLimit)
+	defer cancel()
+	ns := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--net", "sh", "-c", "sleep 0.5; "+strings.Join(client, " "))
 	out := &strings.Builder{}
 	ns.Stdout = out
+	ns.WaitDelay = time.Second
 	if err := ns.Start(); err != nil {
 		return 0, err
 	}
@@ -175,6 +178,9 @@ func rawSlirp(client []string) (float64, error) {
 	}
 	defer func() { helper.Process.Kill(); helper.Wait() }()
 	if err := ns.Wait(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("still running after %v, killed", iperfLimit)
+		}
 		return 0, fmt.Errorf("raw slirp4netns: %v: %s", err, out.String())
 	}
 	return parseIperf(out.String())

@@ -93,7 +93,7 @@ func TestCDIDevice(t *testing.T) {
 // waitForSocket polls until path exists (a server started by the test).
 func waitForSocket(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(path); err == nil {
 			return

@@ -48,15 +48,70 @@ func TestShellEndsWhenTheTerminalHangsUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	master.Close()
+	// Without the hang-up the shell waits for input for ever: a deadline
+	// far above the few milliseconds this takes fails such a run without
+	// failing a slow machine (a second was once too short at load 20).
 	select {
 	case err = <-done:
-	case <-time.After(time.Second):
+	case <-time.After(patience):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("the shell still ran a second after its terminal hung up; output:\n%s", out)
+		t.Fatalf("the shell still ran %v after its terminal hung up; output:\n%s", patience, out)
 	}
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(syscall.SIGHUP) {
 		t.Errorf("shell after a hang-up: %v, want exit status %d (SIGHUP)", err, 128+int(syscall.SIGHUP))
 	}
+}
+
+// TestHangUpEndsThePayloadsInput: when the user's terminal hangs up, the
+// payload's terminal hangs up too, as a real hang-up does: SIGHUP, and
+// reads that return end-of-file. A SIGHUP alone is not enough: bash's
+// readline acts on a SIGHUP that lands just before it blocks only at its
+// next input (seen with bash 5.2: TestShellEndsWhenTheTerminalHangsUp
+// then hangs), so a payload that outlives the signal must see its input
+// end. This payload catches SIGHUP (its first wait returns), and its
+// reader (head, in the background so that the trap runs) ignores it: only
+// the end of its input ends it.
+func TestHangUpEndsThePayloadsInput(t *testing.T) {
+	p := newProject(t)
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := p.command("run", "-t", "--", "sh", "-c", `trap 'echo hup > got-hup' HUP; exec 3<&0; (trap '' HUP; exec head -n 1 <&3) & echo ready; wait $!; wait $!; echo "read-ended-$?" > ended`)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-waited })
+	tty.Close()
+	// Read on this goroutine, as above: then Close ends the master.
+	var out []byte
+	for !bytes.Contains(out, []byte("ready")) {
+		buf := make([]byte, 4096)
+		n, err := master.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the payload's output: %v; so far:\n%s", err, out)
+		}
+		out = append(out, buf[:n]...)
+	}
+	master.Close()
+	waitUntil(t, patience, "the payload got SIGHUP", func() bool { return fileHas(filepath.Join(p.dir, "got-hup"), "hup") })
+	deadline := time.Now().Add(patience)
+	for !fileHas(filepath.Join(p.dir, "ended"), "read-ended-") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !fileHas(filepath.Join(p.dir, "ended"), "read-ended-") {
+		t.Fatalf("the payload's read of its terminal did not end in %v after the user's terminal hung up (its SIGHUP came): the payload's PTY stays open", patience)
+	}
+}
+
+// fileHas says whether the file at path exists and contains s.
+func fileHas(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Contains(b, []byte(s))
 }

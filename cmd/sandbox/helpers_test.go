@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +120,7 @@ func (l *lineReader) String() string {
 // the offset just past it.
 func (l *lineReader) waitFor(t *testing.T, from int, want string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		s := l.String()
 		if i := strings.Index(s[min(from, len(s)):], want); i >= 0 {
@@ -148,6 +150,76 @@ func processesWith(marker string) []int {
 	return pids
 }
 
+// processesWithWord returns the pids of this user's processes whose
+// command line holds one of words as a whole word: not preceded or
+// followed by a letter, digit, '.' or '_', so that a marker never
+// matches a longer one that starts with it.
+func processesWithWord(words ...string) []int {
+	var pids []int
+	for pid, argv := range commandLines() {
+		line := strings.Join(argv, " ")
+		for _, w := range words {
+			if containsWord(line, w) {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// processesRunning returns the pids of the processes running the program
+// comm (its /proc/PID/comm) with exactly the arguments args. A forked
+// child that has not exec'd yet still has its parent's comm and command
+// line, so it is not counted as the program it is about to run.
+func processesRunning(comm string, args ...string) []int {
+	var pids []int
+	for pid, argv := range commandLines() {
+		name, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if strings.TrimSuffix(string(name), "\n") == comm && slices.Equal(argv, append([]string{comm}, args...)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// commandLines maps each process's pid to its argv, as /proc shows them.
+func commandLines() map[int][]string {
+	lines := map[int][]string{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		lines[pid] = strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	}
+	return lines
+}
+
+// containsWord says whether w occurs in s with no word character
+// (letter, digit, '.', '_') on either side.
+func containsWord(s, w string) bool {
+	wordByte := func(c byte) bool {
+		return c == '.' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(w)
+		if (start == 0 || !wordByte(s[start-1])) && (end == len(s) || !wordByte(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
 // nsLinks reads the namespace links of pid ("self" for this process).
 func nsLinks(t *testing.T, pid string, names []string) []string {
 	var out []string
@@ -175,3 +247,30 @@ func tiocsti() {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// vmHWM is a process's peak resident set in KiB.
+func vmHWM(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return kb
+		}
+	}
+	return 0
+}
+
+// procState is the state letter of pid in /proc/PID/stat (R, S, T...), or
+// 0 when it is gone.
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}

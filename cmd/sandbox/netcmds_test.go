@@ -50,13 +50,13 @@ func cmdServeHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { srv.Close() })
 }
 
-// dial tcp|udp ADDR WANT: connect (retrying for up to 10 s, while a
+// dial tcp|udp ADDR WANT: connect (retrying for up to 30 s, while a
 // sandbox starts its server), send a line, and expect WANT in the answer.
 func cmdDial(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
 		ts.Fatalf("usage: dial tcp|udp ADDR WANT")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	var last string
 	for time.Now().Before(deadline) {
 		got, err := exchange(args[0], args[1])
@@ -72,7 +72,7 @@ func cmdDial(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ts.Fatalf("dial %s %s: no %q within 10s (last: %s)", args[0], args[1], args[2], last)
+	ts.Fatalf("dial %s %s: no %q within %v (last: %s)", args[0], args[1], args[2], patience, last)
 }
 
 func exchange(proto, addr string) (string, error) {

@@ -28,17 +28,16 @@ func TestNetworkHelperDiesWithSandbox(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for len(processesWith(marker)) == 0 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if len(processesWith(marker)) == 0 {
-				t.Fatalf("no %s process started", backend)
-			}
+			waited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(waited) }()
+			// A failure below leaves no run holding the port for the
+			// next test.
+			t.Cleanup(func() { _ = cmd.Process.Kill(); <-waited })
+			waitUntil(t, patience, "a "+backend+" process runs", func() bool { return len(processesWith(marker)) > 0 })
 			cmd.Process.Kill()
-			cmd.Wait()
+			<-waited
 			killed := time.Now()
-			for len(processesWith(marker)) > 0 && time.Since(killed) < 5*time.Second {
+			for len(processesWith(marker)) > 0 && time.Since(killed) < patience {
 				time.Sleep(10 * time.Millisecond)
 			}
 			if left := processesWith(marker); len(left) > 0 {

@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// patience is how long a test waits for a state that an idle machine
+// reaches in milliseconds to a second: a deadline only a hung run meets,
+// not a loaded machine (load 20 on 2 cores made 1 and 10 s too short).
+const patience = 30 * time.Second
+
 // waitUntil polls cond until it holds, failing t with what was awaited if
 // it does not within timeout: tests wait for the state they need, never
 // for a fixed time.

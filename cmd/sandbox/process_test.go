@@ -67,11 +67,13 @@ func TestShellPTY(t *testing.T) {
 	// Job control: Ctrl-Z stops the foreground job, fg resumes it, Ctrl-C
 	// ends it and only it: the shell is still there. Each key is sent once
 	// the job is in the state it acts on.
-	job := "sleep 300." + strconv.Itoa(os.Getpid())
+	// An argument no other run has, matched exactly, on the exec'd sleep.
+	arg := fmt.Sprintf("300.%d%d", os.Getpid(), time.Now().UnixNano())
+	job := "sleep " + arg
 	send(job + "\n")
 	var pid int
-	waitUntil(t, 10*time.Second, "the job runs", func() bool {
-		pids := processesWith(job)
+	waitUntil(t, patience, "the job runs", func() bool {
+		pids := processesRunning("sleep", arg)
 		if len(pids) > 0 {
 			pid = pids[0]
 		}
@@ -81,7 +83,7 @@ func TestShellPTY(t *testing.T) {
 	at = out.waitFor(t, at, "Stopped")
 	send("fg\n")
 	at = out.waitFor(t, at, job)
-	waitUntil(t, 10*time.Second, "the job runs again", func() bool { return procState(pid) != 'T' })
+	waitUntil(t, patience, "the job runs again", func() bool { return procState(pid) != 'T' })
 	send("\x03")
 	send("echo alive-$((40+2))\n")
 	at = out.waitFor(t, at, "alive-42")
@@ -155,31 +157,45 @@ func TestSignalsReachPayload(t *testing.T) {
 
 func TestDieWithParent(t *testing.T) {
 	p := newProject(t)
-	marker := "4242." + strconv.Itoa(os.Getpid())
+	// Two sleeps with arguments no other run has (this process's pid and
+	// the time), found as whole words: "4242.N1" must not find another
+	// run's "4242.N12".
+	unique := fmt.Sprintf("4242.%d%d", os.Getpid(), time.Now().UnixNano())
+	first, second := unique+"1", unique+"2"
 	mountsBefore, _ := os.ReadFile("/proc/self/mountinfo")
-	cmd := p.command("run", "--", "sh", "-c", "sleep "+marker+" & sleep "+marker+"1; wait")
+	cmd := p.command("run", "--", "sh", "-c", "sleep "+first+" & sleep "+second+"; wait")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(processesWith("sleep "+marker)) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := len(processesWith("sleep " + marker)); n < 2 {
-		t.Fatalf("the payload's processes did not start (%d found)", n)
-	}
-	if ps := p.output(t, "ps"); !strings.Contains(ps, "sleep "+marker) {
+	waited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(waited) }()
+	// Whatever fails below, neither the run nor its payload outlives the
+	// test to be found by the next one.
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-waited
+		for _, pid := range processesWithWord(first, second) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	// Only the sleeps themselves count: a child of sandbox or sh that is
+	// forked but not yet exec'd shows its parent's command line, which
+	// holds both words.
+	waitUntil(t, patience, "both sleeps of the payload run", func() bool {
+		return len(processesRunning("sleep", first)) == 1 && len(processesRunning("sleep", second)) == 1
+	})
+	if ps := p.output(t, "ps"); !strings.Contains(ps, "sleep "+first) {
 		t.Errorf("sandbox ps does not list the run:\n%s", ps)
 	}
 	killed := time.Now()
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	for len(processesWith(marker)) > 0 && time.Since(killed) < 5*time.Second {
+	<-waited
+	for len(processesWithWord(first, second)) > 0 && time.Since(killed) < patience {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if left := processesWith(marker); len(left) > 0 {
+	if left := processesWithWord(first, second); len(left) > 0 {
 		t.Fatalf("processes %v survived the SIGKILL of sandbox", left)
 	}
 	if d := time.Since(killed); d > time.Second {
@@ -195,7 +211,7 @@ func TestDieWithParent(t *testing.T) {
 	}
 	// The dead run's state record goes at the next look, and nothing else
 	// is left in the run-state directory.
-	if ps := p.output(t, "ps"); strings.Contains(ps, marker) {
+	if ps := p.output(t, "ps"); strings.Contains(ps, first) {
 		t.Errorf("sandbox ps still lists the killed run:\n%s", ps)
 	}
 	left, _ := filepath.Glob(filepath.Join(p.runtime, "sandbox", "runs", "*"))
@@ -244,18 +260,6 @@ func TestPipesByteExact(t *testing.T) {
 	if peakKB > 64<<10 {
 		t.Errorf("sandbox peak RSS %d KiB: memory grows with the output", peakKB)
 	}
-}
-
-// vmHWM is a process's peak resident set in KiB.
-func vmHWM(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return kb
-		}
-	}
-	return 0
 }
 
 func TestConcurrentRunsHavePrivateTmp(t *testing.T) {
@@ -385,19 +389,4 @@ func TestFailedRunLeavesNoState(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(p.runtime, "sandbox", "runs", "*")); len(left) > 0 {
 		t.Errorf("run state left behind: %v", left)
 	}
-}
-
-// procState is the state letter of pid in /proc/PID/stat (R, S, T...), or
-// 0 when it is gone.
-func procState(pid int) byte {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0
-	}
-	return b[i+2]
 }
