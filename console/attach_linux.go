@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Terminal connects the user's terminal to a PTY master that a sandbox's
@@ -25,6 +27,10 @@ type Terminal struct {
 func Attach(master, stdin, stdout *os.File) (*Terminal, error) {
 	if master == nil {
 		return nil, errors.New("init sent no pty master")
+	}
+	master, err := pollable(master)
+	if err != nil {
+		return nil, err
 	}
 	t := &Terminal{master: master, outDone: make(chan struct{}), hangup: make(chan struct{})}
 	if IsTerminal(int(stdin.Fd())) {
@@ -66,24 +72,48 @@ func (t *Terminal) Resize() {
 		return
 	}
 	if size, err := GetSize(int(t.user.Fd())); err == nil {
-		_ = SetSize(int(t.master.Fd()), size)
+		// Through the raw conn: Fd would put the master back into
+		// blocking mode, and HangUp could no longer end its readers.
+		if rc, err := t.master.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = SetSize(int(fd), size) })
+		}
+	}
+}
+
+// pollable gives master to the runtime's poller (a non-blocking copy of
+// the fd, the original closed), so that closing it ends the copies
+// blocked on it.
+func pollable(master *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC (pty master)", err)
+	}
+	master.Close()
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl O_NONBLOCK (pty master)", err)
+	}
+	return os.NewFile(uintptr(fd), "ptmx"), nil
+}
+
+// HangUp hangs the payload's terminal up, as the user's own terminal
+// did: the PTY master closes, so the payload's reads end (EOF) and its
+// session leader gets SIGHUP from the kernel. A shell that set a SIGHUP
+// aside until its next read (bash's readline) ends too.
+func (t *Terminal) HangUp() {
+	if t != nil {
+		t.hangup = nil
+		t.master.Close()
 	}
 }
 
 // HungUp is closed when the user's terminal has hung up; nil (never
-// ready) without a terminal, or once ForgetHangUp has been called.
+// ready) without a terminal, or once HangUp has been called.
 func (t *Terminal) HungUp() <-chan struct{} {
 	if t == nil {
 		return nil
 	}
 	return t.hangup
-}
-
-// ForgetHangUp stops reporting the hang-up, once it has been acted on.
-func (t *Terminal) ForgetHangUp() {
-	if t != nil {
-		t.hangup = nil
-	}
 }
 
 // Drain waits for the payload's last output to be copied out.

@@ -67,9 +67,10 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
 		case <-r.term.HungUp():
 			// The user's terminal ended without a SIGHUP reaching us:
-			// end the session as the hang-up would have.
+			// end the session as the hang-up would have, the signal and
+			// the end of its input.
 			_ = unix.Kill(r.pid, unix.SIGHUP)
-			r.term.ForgetHangUp()
+			r.term.HangUp()
 		case m := <-msgs:
 			if m.msg.Type == msgExited {
 				res.SyscallsDenied = m.msg.Denied
