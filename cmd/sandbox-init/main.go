@@ -17,8 +17,11 @@ import (
 	_ "sandbox/sandbox" // init's roles
 )
 
+// The role runs on the main thread (an init function is locked to it)
+// and never returns.
+func init() { reexec.Init() }
+
 func main() {
-	reexec.Init() // never returns for a role
 	fmt.Fprintln(os.Stderr, "sandbox-init: this is the sandbox's init, started by `sandbox run`; run `sandbox` instead")
 	os.Exit(2)
 }

@@ -9,8 +9,12 @@ import (
 	_ "sandbox/sandbox" // registers init's roles
 )
 
+// A role of this binary (the sandbox's init, the image worker...) runs
+// from here and never returns: an init function runs on the main thread,
+// whose name `ps` shows and to which init's parent-death signal is tied.
+func init() { reexec.Init() }
+
 func main() {
-	reexec.Init() // a role of this binary (the sandbox's init...) never returns
 	os.Exit(run(os.Args[1:]))
 }
 

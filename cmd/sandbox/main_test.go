@@ -14,7 +14,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"sandbox/cgroup"
-	"sandbox/internal/reexec"
 	"sandbox/internal/testenv"
 )
 
@@ -23,8 +22,7 @@ import (
 // (including its re-execution as the sandbox's init) runs main.
 func TestMain(m *testing.M) {
 	// The test process itself starts helpers (the layer unpacker) that
-	// re-execute /proc/self/exe.
-	reexec.Init()
+	// re-execute /proc/self/exe: main.go's init runs their roles.
 	testscript.Main(m, map[string]func(){"sandbox": main, "tiocsti": tiocsti, "probe": probe, "hog": hog, "forkbomb": forkbomb, "netns-host": netnsHost})
 }
 
