@@ -148,7 +148,7 @@ func (g *Grants) applyCDI(name, file string, e cdispec.ContainerEdits) error {
 			return bad("mount %s has type %q: only bind mounts are supported", m.ContainerPath, m.Type)
 		}
 		target := path.Clean(m.ContainerPath)
-		if !path.IsAbs(target) || target == "/" || under(target, "/proc", "/sys", "/dev") {
+		if !path.IsAbs(target) || target == "/" || mounts.Under(target, "/proc", "/sys", "/dev") {
 			return bad("mount target %q is not allowed", m.ContainerPath)
 		}
 		if _, err := os.Stat(m.HostPath); err != nil {
@@ -189,7 +189,7 @@ func (g *Grants) cdiHook(h *cdispec.Hook, onImage bool) error {
 	case "create-symlinks":
 		for _, l := range flagValues(args[1:], "link") {
 			target, link, ok := strings.Cut(l, "::")
-			if !ok || !path.IsAbs(link) || under(path.Clean(link), "/proc", "/sys", "/dev") {
+			if !ok || !path.IsAbs(link) || mounts.Under(path.Clean(link), "/proc", "/sys", "/dev") {
 				return fmt.Errorf("%s hook create-symlinks: link %q is not TARGET::/ABSOLUTE/LINK", h.HookName, l)
 			}
 			if onImage {
@@ -231,14 +231,4 @@ func flagValues(args []string, name string) []string {
 		}
 	}
 	return out
-}
-
-// under reports whether p is one of dirs or below one.
-func under(p string, dirs ...string) bool {
-	for _, dir := range dirs {
-		if p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"sandbox/mounts"
 )
@@ -55,4 +56,29 @@ func Current() (Host, error) {
 		h.Root = append(h.Root, me)
 	}
 	return h, nil
+}
+
+// Expand expands a leading ~ to the user's home and $VARS from the user's
+// environment: a profile's host paths as the host sees them.
+func (h Host) Expand(s string) string {
+	if s == "~" || strings.HasPrefix(s, "~/") {
+		s = h.Home + strings.TrimPrefix(s, "~")
+	}
+	return os.Expand(s, func(k string) string {
+		if k == "HOME" {
+			return h.Home
+		}
+		return Lookup(h.Environ, k)
+	})
+}
+
+// Lookup is the value of key in env, the last one winning as in exec;
+// "" when unset.
+func Lookup(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, _ := strings.Cut(env[i], "="); k == key {
+			return v
+		}
+	}
+	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/imagestore"
+	"sandbox/internal/linux"
 	"sandbox/internal/reexec"
 	"sandbox/userns"
 )
@@ -192,7 +193,7 @@ func (u *Unpacker) start() error {
 	if err != nil {
 		return err
 	}
-	if _, err := startLocked(cmd); err != nil {
+	if _, err := linux.StartLocked(cmd); err != nil {
 		return fmt.Errorf("starting the layer unpacker: %w", userns.Explain(err))
 	}
 	u.cmd, u.enc = cmd, json.NewEncoder(in)

@@ -5,6 +5,7 @@ package mounts
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -209,4 +210,22 @@ func (p Plan) sort() {
 
 func depth(target string) int {
 	return strings.Count(strings.Trim(path.Clean(target), "/"), "/")
+}
+
+// Under reports whether path p is one of dirs or below one.
+func Under(p string, dirs ...string) bool {
+	for _, dir := range dirs {
+		if p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TopFirst orders layers listed bottom first (as images list them) top
+// first, as overlayfs's lowerdir and the differ want them.
+func TopFirst(layers []string) []string {
+	out := slices.Clone(layers)
+	slices.Reverse(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"sandbox/host"
 	"sandbox/runs"
 )
 
@@ -41,7 +42,7 @@ func (o RunOptions) runInfo() runs.Info {
 	info := runs.Info{
 		PID: os.Getpid(), Project: o.Project, Args: o.Spec.Process.Args, Started: time.Now(),
 		Name: l.Name, Detached: l.Detached, Ephemeral: l.Ephemeral, Keep: l.Detached || l.Log || l.Name != "",
-		Shell: lookupEnv(o.Spec.Process.Env, "SHELL"),
+		Shell: host.Lookup(o.Spec.Process.Env, "SHELL"),
 	}
 	if o.Net != nil {
 		info.Ports = o.Net.Ports()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"sandbox/cgroup"
 	"sandbox/console"
+	"sandbox/internal/linux"
 	"sandbox/internal/reexec"
 	"sandbox/network"
 	"sandbox/userns"
@@ -152,7 +152,7 @@ func startInit(o RunOptions, stdin, stdout, stderr *os.File) (*relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	initDone, err := startLocked(cmd)
+	initDone, err := linux.StartLocked(cmd)
 	closeCmd()
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) {
@@ -229,26 +229,6 @@ func orStd(f, std *os.File) *os.File {
 		return f
 	}
 	return std
-}
-
-// startLocked starts cmd from a goroutine that keeps its OS thread locked
-// until the child is reaped: Pdeathsig fires when the thread that forked
-// the child exits, not the process.
-func startLocked(cmd *exec.Cmd) (<-chan syscall.WaitStatus, error) {
-	started := make(chan error, 1)
-	done := make(chan syscall.WaitStatus, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		done <- cmd.ProcessState.Sys().(syscall.WaitStatus)
-	}()
-	return done, <-started
 }
 
 // mapIDs writes init's outer id maps with newuidmap and newgidmap and

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 
 	"sandbox/console"
 	"sandbox/mounts"
@@ -81,14 +80,4 @@ func (s *Spec) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// lookupEnv is the value of key in env, the last one winning as in exec.
-func lookupEnv(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, _ := strings.Cut(env[i], "="); k == key {
-			return v
-		}
-	}
-	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/confine"
+	"sandbox/host"
 	"sandbox/network"
 )
 
@@ -140,7 +141,7 @@ func lookPath(name string, env []string, cwd string) string {
 	if strings.Contains(name, "/") {
 		return name
 	}
-	for _, dir := range filepath.SplitList(lookupEnv(env, "PATH")) {
+	for _, dir := range filepath.SplitList(host.Lookup(env, "PATH")) {
 		if dir == "" {
 			dir = "."
 		}

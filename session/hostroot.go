@@ -24,7 +24,7 @@ func (HostRoot) user(r Request, h host.Host) (identity, error) {
 		id.uid, id.gid, id.name, id.home = 0, 0, "root", "/root"
 	}
 	id.tilde = id.home
-	id.shell = chooseShell(p.Shell, lookupEnv(h.Environ, "SHELL"))
+	id.shell = chooseShell(p.Shell, host.Lookup(h.Environ, "SHELL"))
 	return id, nil
 }
 
@@ -57,7 +57,7 @@ func (HostRoot) env() map[string]string { return nil }
 
 // path is the user's PATH, less what the sandbox cannot see (insidePath).
 func (HostRoot) path(h host.Host, plan mounts.Plan) map[string]string {
-	return map[string]string{"PATH": insidePath(lookupEnv(h.Environ, "PATH"), plan)}
+	return map[string]string{"PATH": insidePath(host.Lookup(h.Environ, "PATH"), plan)}
 }
 
 // nested is keep-id for "self", identity for "root".

@@ -31,7 +31,7 @@ type ImageRoot struct {
 
 // top are the root's layers, the sandbox's own first.
 func (img *ImageRoot) top() []string {
-	top := append([]string{img.Upper}, reversed(img.Layers)...)
+	top := append([]string{img.Upper}, mounts.TopFirst(img.Layers)...)
 	if img.Upper == "" {
 		top = top[1:]
 	}
@@ -134,14 +134,6 @@ func (img *ImageRoot) nested(id identity, o Options) (uids, gids []userns.IDMap,
 	}
 	m := userns.Identity(total)
 	return m, m, nil
-}
-
-func reversed(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
-	}
-	return out
 }
 
 func imageEnv(kvs []string) map[string]string {

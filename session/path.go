@@ -44,7 +44,7 @@ func hostSource(plan mounts.Plan, inside string, depth int) (string, bool) {
 	var best *mounts.Op
 	for i := range plan {
 		op := &plan[i]
-		if under(inside, op.Target) && (best == nil || len(op.Target) >= len(best.Target)) {
+		if mounts.Under(inside, op.Target) && (best == nil || len(op.Target) >= len(best.Target)) {
 			best = op
 		}
 	}
@@ -67,16 +67,6 @@ func hostSource(plan mounts.Plan, inside string, depth int) (string, bool) {
 	return "", false
 }
 
-// under reports whether p is one of dirs or below one.
-func under(p string, dirs ...string) bool {
-	for _, dir := range dirs {
-		if p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
@@ -92,16 +82,16 @@ func notFoundHint(name string, spec *sandbox.Spec, onImage string, h host.Host) 
 	if strings.Contains(name, "/") {
 		return ""
 	}
-	dirs := filepath.SplitList(lookupEnv(h.Environ, "PATH"))
+	dirs := filepath.SplitList(host.Lookup(h.Environ, "PATH"))
 	for _, d := range toolDirs {
-		dirs = append(dirs, expandHost(d, h))
+		dirs = append(dirs, h.Expand(d))
 	}
 	for _, dir := range dirs {
 		file := filepath.Join(dir, name)
 		if fi, err := os.Stat(file); !filepath.IsAbs(dir) || err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
 			continue
 		}
-		path := lookupEnv(spec.Process.Env, "PATH")
+		path := host.Lookup(spec.Process.Env, "PATH")
 		if onImage != "" {
 			return fmt.Sprintf("%s is %s on the host, but this sandbox's root is the image %s: install it there with a [[setup]] step, or leave out image to run on the host's filesystem", name, file, onImage)
 		}

@@ -208,7 +208,7 @@ func profileMounts(p *profiles.Profile, project, home string, h host.Host) (moun
 			plan = append(plan, mounts.Op{Kind: mounts.Tmpfs, Target: filepath.Clean(target), ReadOnly: m.ReadOnly(), Data: "mode=755"})
 			continue
 		}
-		src := expandHost(m.Source, h)
+		src := h.Expand(m.Source)
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(project, src)
 		}
@@ -226,20 +226,6 @@ func profileMounts(p *profiles.Profile, project, home string, h host.Host) (moun
 		plan = append(plan, mounts.Op{Kind: mounts.Bind, Source: src, Target: filepath.Clean(target), ReadOnly: m.ReadOnly(), Beneath: beneath})
 	}
 	return plan, nil
-}
-
-// expandHost expands a leading ~ to the host home and $VARS from the host
-// environment.
-func expandHost(s string, h host.Host) string {
-	if s == "~" || strings.HasPrefix(s, "~/") {
-		s = h.Home + strings.TrimPrefix(s, "~")
-	}
-	return os.Expand(s, func(k string) string {
-		if k == "HOME" {
-			return h.Home
-		}
-		return lookupEnv(h.Environ, k)
-	})
 }
 
 // buildEnv starts from nothing: the passed-through host variables, then
@@ -277,15 +263,6 @@ func passes(patterns []string, name string) bool {
 		}
 	}
 	return false
-}
-
-func lookupEnv(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, _ := strings.Cut(env[i], "="); k == key {
-			return v
-		}
-	}
-	return ""
 }
 
 func merge(ms ...map[string]string) map[string]string {

@@ -37,7 +37,7 @@ var sharedCaches = map[string]sharedCache{
 // tool's cache: a sandbox may write to it, and what the host itself runs
 // must not read what a sandbox wrote.
 func CacheDir(h host.Host, name string) string {
-	base := lookupEnv(h.Environ, "XDG_CACHE_HOME")
+	base := host.Lookup(h.Environ, "XDG_CACHE_HOME")
 	if base == "" || !filepath.IsAbs(base) {
 		base = filepath.Join(h.Home, ".cache")
 	}

@@ -14,6 +14,7 @@ import (
 	"sandbox/host"
 	"sandbox/imagestore"
 	"sandbox/imageworker"
+	"sandbox/mounts"
 	"sandbox/profiles"
 )
 
@@ -32,7 +33,7 @@ func Mountpoints(h host.Host, p *profiles.Profile, project string) []string {
 		withParents(h.Home)
 	}
 	for _, m := range p.Mounts {
-		withParents(expandHost(m.Target, h))
+		withParents(h.Expand(m.Target))
 	}
 	return out
 }
@@ -48,7 +49,7 @@ func Changes(imgs *imageworker.Images, h host.Host, p *profiles.Profile, project
 	if err != nil {
 		return nil, err
 	}
-	return imgs.Worker().Changes(imagestore.ChangesRequest{Upper: st.Upper(), Lowers: reversed(head.Dirs()), Ignore: Mountpoints(h, p, project)})
+	return imgs.Worker().Changes(imagestore.ChangesRequest{Upper: st.Upper(), Lowers: mounts.TopFirst(head.Dirs()), Ignore: Mountpoints(h, p, project)})
 }
 
 // peekSandbox reads a sandbox's state without its lock.

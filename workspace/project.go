@@ -79,7 +79,7 @@ func hostCodeDir(real string, h host.Host) string {
 	}
 	dirs := []string{filepath.Join(home, "bin")}
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME"} {
-		if d := lookupEnv(h.Environ, k); filepath.IsAbs(d) {
+		if d := host.Lookup(h.Environ, k); filepath.IsAbs(d) {
 			dirs = append(dirs, resolved(d))
 		}
 	}

@@ -1,4 +1,4 @@
-package imageworker
+package linux
 
 import (
 	"os/exec"
@@ -6,11 +6,11 @@ import (
 	"syscall"
 )
 
-// startLocked starts cmd from a goroutine that keeps its OS thread locked
-// until the child is reaped: Pdeathsig fires when the thread that forked
-// the child exits, not the process. (The same as package sandbox's, which
-// starts init so; the worker is not part of a run.)
-func startLocked(cmd *exec.Cmd) (<-chan syscall.WaitStatus, error) {
+// StartLocked starts cmd from a goroutine that keeps its OS thread locked
+// until the child is reaped, and returns the child's wait status when it
+// is: Pdeathsig fires when the thread that forked the child exits, not
+// the process (the sandbox's init, the image worker).
+func StartLocked(cmd *exec.Cmd) (<-chan syscall.WaitStatus, error) {
 	started := make(chan error, 1)
 	done := make(chan syscall.WaitStatus, 1)
 	go func() {
