@@ -32,6 +32,9 @@ type Grant struct {
 	Kind GrantKind `json:"kind"`
 	// What names it for people: "~/.ssh (rw)", "env GITHUB_TOKEN".
 	What string `json:"what"`
+	// Path is a mount's source as the run resolves it, absolute: what
+	// What shortens with ~ (a changed $HOME must change the trust digest).
+	Path string `json:"-"`
 }
 
 func (g Grant) String() string { return g.What }
@@ -69,7 +72,7 @@ func (p *Profile) Grants(h GrantHost) []Grant {
 		if m.ReadOnly() {
 			mode = "ro"
 		}
-		gs = append(gs, Grant{Kind: GrantMount, What: shortHome(src, h.Home) + " (" + mode + ")"})
+		gs = append(gs, Grant{Kind: GrantMount, What: shortHome(src, h.Home) + " (" + mode + ")", Path: src})
 	}
 	builtin := Defaults().EnvPassthrough
 	for _, e := range p.EnvPassthrough {

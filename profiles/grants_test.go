@@ -86,3 +86,18 @@ func TestGrantsDigest(t *testing.T) {
 		t.Errorf("GrantsDigest is not stable")
 	}
 }
+
+// TestGrantsDigestCoversHome: a source written with ~ names another host
+// tree when $HOME changes; the digest must change with it (review 2).
+func TestGrantsDigestCoversHome(t *testing.T) {
+	p, err := Parse("sandbox.toml", []byte("[[mount]]\nsource = \"~/data\"\ntarget = \"/data\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(home string) string {
+		return GrantsDigest(p.Grants(GrantHost{Project: "/p", Home: home, Getenv: func(string) string { return "" }}))
+	}
+	if at("/home/u") == at("/srv/other") {
+		t.Errorf("GrantsDigest is the same for ~/data with HOME=/home/u and HOME=/srv/other")
+	}
+}

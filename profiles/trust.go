@@ -64,11 +64,11 @@ func (s TrustStore) file(path string) string {
 }
 
 // GrantsDigest is the hash of a grants list as trust records it: each
-// grant's kind and what it names (host paths expanded), in order.
+// grant's kind, what it names and its absolute host path, in order.
 func GrantsDigest(gs []Grant) string {
 	h := sha256.New()
 	for _, g := range gs {
-		fmt.Fprintf(h, "%s\x00%s\x00", g.Kind, g.What)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", g.Kind, g.What, g.Path)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
