@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -44,19 +45,38 @@ func Recv(f *os.File, v any) ([]*os.File, error) {
 		if n == 0 && oobn == 0 {
 			return nil, nil
 		}
-		if err := json.Unmarshal(buf[:n], v); err != nil {
-			return nil, fmt.Errorf("decoding a message: %w", err)
-		}
+		// The fds first, so that none leaks when the message is bad (a
+		// peer of our own uid could otherwise fill a long-lived
+		// supervisor's table).
 		var files []*os.File
 		if oobn > 0 {
 			cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err == nil && len(cmsgs) > 0 {
-				fds, _ := unix.ParseUnixRights(&cmsgs[0])
+			for _, c := range cmsgs {
+				fds, _ := unix.ParseUnixRights(&c)
 				for _, fd := range fds {
 					files = append(files, os.NewFile(uintptr(fd), f.Name()))
 				}
 			}
+			if err != nil {
+				CloseAll(files)
+				return nil, fmt.Errorf("reading a message's control data: %w", err)
+			}
+		}
+		if n == 0 {
+			CloseAll(files)
+			return nil, errors.New("a message of fds without a body")
+		}
+		if err := json.Unmarshal(buf[:n], v); err != nil {
+			CloseAll(files)
+			return nil, fmt.Errorf("decoding a message: %w", err)
 		}
 		return files, nil
+	}
+}
+
+// CloseAll closes files that came with a message nobody keeps.
+func CloseAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
 }

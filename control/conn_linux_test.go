@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,5 +80,29 @@ func TestListenDialLongPath(t *testing.T) {
 	conn.Close()
 	if _, err := os.Stat(filepath.Join(dir, File)); err != nil {
 		t.Errorf("the socket is not in the state directory: %v", err)
+	}
+}
+
+// TestRecvClosesFdsOfABadMessage: fds that come with a message that does
+// not decode are closed, not leaked (review 2).
+func TestRecvClosesFdsOfABadMessage(t *testing.T) {
+	a, b := socketPair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := unix.Sendmsg(int(a.Fd()), []byte("not json"), unix.UnixRights(int(w.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var got message
+	if files, err := Recv(b, &got); err == nil || len(files) != 0 {
+		t.Fatalf("Recv of a bad message = %d files, %v; want an error and none", len(files), err)
+	}
+	// With every write end closed, the pipe's reader sees EOF at once.
+	r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("the passed fd was kept open: read %d, %v", n, err)
 	}
 }

@@ -84,8 +84,14 @@ func Exec(o ExecOptions) (syscall.WaitStatus, error) {
 			if m.err != nil {
 				return 0, m.err
 			}
+			if m.msg.Type != MsgExecConsole {
+				CloseAll(m.files) // only the console brings an fd we keep
+			}
 			switch m.msg.Type {
 			case MsgExecConsole:
+				if len(m.files) > 1 {
+					CloseAll(m.files[1:])
+				}
 				if term, err = console.Attach(first(m.files), stdin, stdout); err != nil {
 					return 0, err
 				}
