@@ -18,10 +18,12 @@ var initBuildID string
 // A run execs its init once or twice and init execs the payload stage, so
 // the slim binary saves the CLI's package initialisation (registry client,
 // CDI, cobra, TLS) each time. The build ID sits in the ELF note at the head
-// of the file; reading 16 KiB to find it costs microseconds. A stale or
-// foreign file beside us is ignored, never run. (Between this check and
-// the exec the file could be swapped by whoever can write the directory
-// that holds sandbox itself: no one the CLI's own file does not trust.)
+// of the file; reading 16 KiB to find it costs microseconds. Another
+// build, or another program, beside us is ignored, never run. This is a
+// check against mistakes, not attacks: a file crafted to hold the ID, or
+// swapped between this check and the exec, could only come from whoever
+// can write the directory that holds sandbox itself, who could replace
+// sandbox too.
 var initBinary = sync.OnceValue(func() string {
 	const self = "/proc/self/exe"
 	if initBuildID == "" {
