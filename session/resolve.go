@@ -33,6 +33,10 @@ type Request struct {
 	// on an image with a command of its own.
 	Shell     bool
 	Ephemeral bool // a throwaway home and layer instead of the persistent ones
+	// ProfileFile is the profile the run was loaded from: named in errors
+	// (setup steps' lines), and protected like sandbox.toml when it lies
+	// in the project (`-f dev.toml`).
+	ProfileFile string
 }
 
 // Options are what NewSpec resolves a Request against: what this host
@@ -187,7 +191,7 @@ func mountsAndFiles(r Request, o Options, tilde string) (extra, files mounts.Pla
 	if extra, err = profileMounts(p, r.Project, tilde, o.Host); err != nil {
 		return nil, nil, nil, err
 	}
-	extra = append(extra, workspace.ProtectOps(p, r.Project, extra)...)
+	extra = append(extra, workspace.ProtectOps(p, r.Project, extra, r.ProfileFile)...)
 	caches, cacheEnv, err := workspace.CacheMounts(p, o.Host, tilde)
 	if err != nil {
 		return nil, nil, nil, err

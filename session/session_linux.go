@@ -34,8 +34,6 @@ type Session struct {
 	Progress func(imagestore.Progress)
 	// Announce, if set, prints a setup step's header.
 	Announce func(string)
-	// ProfileFile names the profile in errors (setup steps' lines).
-	ProfileFile string
 	// Locked: the image and every setup step must match sandbox.lock
 	// (--locked, SANDBOX_LOCKED=1).
 	Locked bool

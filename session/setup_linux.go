@@ -233,7 +233,7 @@ func (s Session) runStep(imgs *imageworker.Images, host host.Host, sp *profiles.
 	if err != nil {
 		return nil, err
 	}
-	r := Request{Profile: sp, Project: s.Project, Args: []string{"/bin/sh", "-c", st.Run}}
+	r := Request{Profile: sp, Project: s.Project, Args: []string{"/bin/sh", "-c", st.Run}, ProfileFile: s.ProfileFile}
 	root := &ImageRoot{Ref: parent.Ref, Config: parent.Config, Layers: parent.Dirs(), Upper: upper, Work: work, Driver: os.Getenv("SANDBOX_OVERLAY")}
 	// A step is no run of the user's: no name, log or "started", and no
 	// record `sandbox shell` joins.

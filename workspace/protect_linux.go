@@ -18,12 +18,18 @@ import (
 // protected path is pinned (bound onto itself), so that the sandbox cannot
 // move .git aside and put a writable copy in its place. The profile's
 // binds of project paths (binds) show the project a second time: the same
-// paths are made read-only below their targets too (protectBinds).
-func ProtectOps(p *profiles.Profile, project string, binds mounts.Plan) mounts.Plan {
+// paths are made read-only below their targets too (protectBinds). The
+// profile file the run was loaded from (profileFile), when it lies in the
+// project, is protected like sandbox.toml: `-f dev.toml` must not let the
+// sandbox write its next run's profile.
+func ProtectOps(p *profiles.Profile, project string, binds mounts.Plan, profileFile string) mounts.Plan {
 	if p.Protect.Defaults {
 		ensureGitDirs(project)
 	}
 	patterns := ProtectedPatterns(p, project)
+	if rel, err := filepath.Rel(project, profileFile); profileFile != "" && err == nil && filepath.IsLocal(rel) {
+		patterns = append(patterns, globEscape(rel))
+	}
 	ro := map[string]bool{}
 	pins := map[string]bool{}
 	for _, pat := range patterns {

@@ -42,7 +42,7 @@ not, listing what differs. CI runs it after sandbox build --locked.`,
 				return &usageError{err: fmt.Errorf("the profile has no image to lock"), cmd: c.CommandPath()}
 			}
 			if check {
-				return checkLock(session.Session{Request: session.Request{Profile: p, Project: src.Project}, ProfileFile: src.Path})
+				return checkLock(session.Session{Request: session.Request{Profile: p, Project: src.Project, ProfileFile: src.Path}})
 			}
 			ref, err := imagestore.Normalize(p.Image)
 			if err != nil {

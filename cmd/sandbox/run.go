@@ -171,8 +171,8 @@ func newShellCmd() *cobra.Command {
 func (o *runOptions) session(p *profiles.Profile, project, file, cwd string) session.Session {
 	bar := newProgressBar(os.Stderr, console.IsTerminal(2))
 	return session.Session{
-		Request:     session.Request{Profile: p, Project: project, Ephemeral: o.ephemeral, Shell: o.shell},
-		ProfileFile: file, Cwd: cwd, ProjectNamed: o.project != "",
+		Request: session.Request{Profile: p, Project: project, Ephemeral: o.ephemeral, Shell: o.shell, ProfileFile: file},
+		Cwd:     cwd, ProjectNamed: o.project != "",
 		Insecure: !o.tlsVerify, Locked: o.locked || lockedFromEnv(),
 		Progress: func(pr imagestore.Progress) {
 			bar.update(pr)
