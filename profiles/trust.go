@@ -129,6 +129,7 @@ func (s TrustStore) Trust(e TrustEntry) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("recording trust of %s: %w", path, err)
 	}
+	s.clearPlanted(path)
 	return nil
 }
 

@@ -235,6 +235,7 @@ func (o *runOptions) run(terminal bool) error {
 		return err
 	}
 	res, err := s.Run()
+	markPlanted(src)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,9 @@ type untrustedError struct {
 	// sandbox that did not record grants (legacy).
 	regranted, legacy bool
 	refused           bool // asked on the terminal and declined
+	// planted: the profile appeared during a sandbox run (none was there
+	// when it started), so the sandbox may have written it.
+	planted bool
 }
 
 func (e *untrustedError) Error() string {
@@ -39,6 +42,11 @@ func (e *untrustedError) Error() string {
 	switch {
 	case e.refused:
 		fmt.Fprintf(&b, "profile %s not trusted: you declined", e.src.Path)
+	case e.planted:
+		fmt.Fprintf(&b, "profile %s appeared during a sandbox run on the built-in profile (none was there when it started): the sandbox may have written it", e.src.Path)
+		if len(e.grants) > 0 {
+			b.WriteString(", and it grants:")
+		}
 	case e.changed:
 		fmt.Fprintf(&b, "profile %s changed since you trusted it, and it grants:", e.src.Path)
 	case e.legacy:
@@ -64,11 +72,15 @@ func (e *untrustedError) Hint() string {
 // this content of it granting these grants, as this environment expands
 // them; on a terminal it asks once and records the answer.
 func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out io.Writer) error {
-	if len(grants) == 0 || src.Path == "" {
+	if src.Path == "" {
 		return nil
 	}
 	store, err := profiles.DefaultTrustStore()
 	if err != nil {
+		return err
+	}
+	planted, err := store.Planted(src.Path)
+	if err != nil || (len(grants) == 0 && planted != src.Digest) {
 		return err
 	}
 	had, err := store.Lookup(src.Path)
@@ -76,7 +88,7 @@ func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out
 	if err != nil || (had.Digest == want.Digest && had.Grants == want.Grants) {
 		return err
 	}
-	refusal := &untrustedError{src: src, grants: grants, changed: had.Digest != "" && had.Digest != want.Digest}
+	refusal := &untrustedError{src: src, grants: grants, changed: had.Digest != "" && had.Digest != want.Digest, planted: planted == src.Digest}
 	refusal.legacy = had.Digest == want.Digest && had.Grants == ""
 	refusal.regranted = had.Digest == want.Digest && had.Grants != ""
 	if !console.IsTerminal(int(in.Fd())) {
@@ -95,6 +107,27 @@ func requireTrust(src profiles.Source, grants []profiles.Grant, in *os.File, out
 // trustEntry is what trusting src with grants records.
 func trustEntry(src profiles.Source, grants []profiles.Grant) profiles.TrustEntry {
 	return profiles.TrustEntry{Path: src.Path, Digest: src.Digest, Grants: profiles.GrantsDigest(grants)}
+}
+
+// markPlanted records a sandbox.toml that appeared in project during a
+// run on the built-in profile (src.Path empty): the next run asks before
+// using it, grants or not.
+func markPlanted(src profiles.Source) {
+	if src.Path != "" || src.Project == "" {
+		return
+	}
+	path := filepath.Join(src.Project, profiles.FileName)
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	if store, err := profiles.DefaultTrustStore(); err == nil {
+		if err := store.MarkPlanted(path, profiles.Digest(content)); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox: warning: %v\n", err)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "sandbox: %s appeared during this run; it will not be used until you trust it (sandbox trust %s)\n", path, path)
+	}
 }
 
 // grantsLine is the start line of a run whose profile grants something.
