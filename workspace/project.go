@@ -88,6 +88,32 @@ func hostCodeDir(real string, h host.Host) string {
 			return d
 		}
 	}
+	return linkedHostCode(real, home, h)
+}
+
+// linkedHostCode finds a link the host follows into real: dotfile
+// managers (GNU stow) link ~/.config/nvim to ~/dotfiles/nvim, which makes
+// a project in ~/dotfiles the host's code as much as ~/.config itself. It
+// looks at the links among the home's dot-entries and in ~/.config (or
+// $XDG_CONFIG_HOME), ~/.local/bin and ~/bin: a few directory reads.
+func linkedHostCode(real, home string, h host.Host) string {
+	config := filepath.Join(home, ".config")
+	if d := host.Lookup(h.Environ, "XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		config = d
+	}
+	for _, dir := range []string{home, config, filepath.Join(home, ".local", "bin"), filepath.Join(home, "bin")} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Type()&os.ModeSymlink == 0 || (dir == home && !strings.HasPrefix(e.Name(), ".")) {
+				continue
+			}
+			link := filepath.Join(dir, e.Name())
+			target, err := filepath.EvalSymlinks(link)
+			if err == nil && target != "/" && (within(real, target) || within(target, real)) {
+				return link + " -> " + target
+			}
+		}
+	}
 	return ""
 }
 

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,42 @@ func TestCheckProjectHostCodeDirs(t *testing.T) {
 				t.Fatalf("CheckProject(%q, named %v) = %v, want refused %v", tt.project, tt.named, err, tt.refused)
 			}
 		})
+	}
+}
+
+// TestCheckProjectLinkedHostCode: with a dotfile manager's links
+// (~/.config/nvim -> ~/dotfiles/nvim, ~/.vimrc -> ~/dotfiles/vimrc), the
+// directory they point into is the host's code too (review 2).
+func TestCheckProjectLinkedHostCode(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	for _, d := range []string{"dotfiles/nvim", "src/app", ".config"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(home, "dotfiles", "vimrc"), nil, 0o644)
+	if err := os.Symlink(filepath.Join(home, "dotfiles", "nvim"), filepath.Join(home, ".config", "nvim")); err != nil {
+		t.Fatal(err)
+	}
+	h := host.Host{Home: home, DataDir: filepath.Join(home, ".local", "share", "sandbox")}
+	for project, refused := range map[string]bool{
+		filepath.Join(home, "dotfiles"):         true,
+		filepath.Join(home, "dotfiles", "nvim"): true,
+		filepath.Join(home, "src", "app"):       false,
+	} {
+		if err := CheckProject(project, h, ProjectCheck{}); (err != nil) != refused {
+			t.Errorf("CheckProject(%s) = %v, want refused %v", project, err, refused)
+		}
+	}
+	// A link to a file counts too, once the directory holds nothing else linked.
+	os.Remove(filepath.Join(home, ".config", "nvim"))
+	if err := os.Symlink(filepath.Join(home, "dotfiles", "vimrc"), filepath.Join(home, ".vimrc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckProject(filepath.Join(home, "dotfiles"), h, ProjectCheck{}); err == nil {
+		t.Error("~/dotfiles with ~/.vimrc linked into it is not refused")
+	}
+	if err := CheckProject(filepath.Join(home, "dotfiles"), h, ProjectCheck{Named: true}); err != nil {
+		t.Errorf("named with --project, ~/dotfiles is refused: %v", err)
 	}
 }
