@@ -80,6 +80,10 @@ func Exec(o ExecOptions) (syscall.WaitStatus, error) {
 				continue
 			}
 			_ = Send(conn, message{Type: MsgSignal, Signal: int(sig.(syscall.Signal))})
+		case <-term.HungUp():
+			// As run does: the signal, and the end of the process's input.
+			_ = Send(conn, message{Type: MsgSignal, Signal: int(unix.SIGHUP)})
+			term.HangUp()
 		case m := <-msgs:
 			if m.err != nil {
 				return 0, m.err

@@ -75,11 +75,30 @@ func TestShellEndsWhenTheTerminalHangsUp(t *testing.T) {
 // the end of its input ends it.
 func TestHangUpEndsThePayloadsInput(t *testing.T) {
 	p := newProject(t)
+	hangUpEndsInput(t, p, p.command("run", "-t", "--", "sh", "-c", hangUpScript))
+}
+
+// TestHangUpEndsTheExecsInput: `sandbox exec -t` does what run does when
+// the user's terminal hangs up (review 2).
+func TestHangUpEndsTheExecsInput(t *testing.T) {
+	p := newProject(t)
+	id := p.detach(t, "--", "sleep", "300")
+	hangUpEndsInput(t, p, p.command("exec", "-t", id, "--", "sh", "-c", hangUpScript))
+}
+
+// hangUpScript records the SIGHUP, and whether a reader of the terminal
+// that ignores SIGHUP sees its input end.
+const hangUpScript = `trap 'echo hup > got-hup' HUP; exec 3<&0; (trap '' HUP; exec head -n 1 <&3) & echo ready; wait $!; wait $!; echo "read-ended-$?" > ended`
+
+// hangUpEndsInput starts cmd on a terminal of its own, hangs that terminal
+// up once the payload is ready, and waits for its SIGHUP and for the end
+// of its reader's input.
+func hangUpEndsInput(t *testing.T, p *project, cmd *exec.Cmd) {
+	t.Helper()
 	master, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := p.command("run", "-t", "--", "sh", "-c", `trap 'echo hup > got-hup' HUP; exec 3<&0; (trap '' HUP; exec head -n 1 <&3) & echo ready; wait $!; wait $!; echo "read-ended-$?" > ended`)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
