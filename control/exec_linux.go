@@ -46,18 +46,9 @@ func Exec(o ExecOptions) (syscall.WaitStatus, error) {
 	}
 	defer conn.Close()
 	req := o.Request
-	var pipes *console.Pipes
-	var fds []int
-	if req.Terminal {
-		req.Size, _ = console.GetSize(int(stdin.Fd()))
-	} else {
-		// Never hand a terminal over: the process gets pipes copied to it.
-		if pipes, err = console.NewPipes(stdin, stdout, stderr); err != nil {
-			return 0, err
-		}
-		for _, f := range pipes.Child {
-			fds = append(fds, int(f.Fd()))
-		}
+	pipes, fds, err := execStreams(&req, stdin, stdout, stderr)
+	if err != nil {
+		return 0, err
 	}
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, console.ForwardedSignals...)
@@ -115,6 +106,25 @@ func Exec(o ExecOptions) (syscall.WaitStatus, error) {
 			}
 		}
 	}
+}
+
+// execStreams readies what the process reads and writes: with a terminal
+// its size (init opens the PTY); else pipes copied to ours, whose child
+// ends go in the request (a terminal is never handed over).
+func execStreams(req *ExecRequest, stdin, stdout, stderr *os.File) (*console.Pipes, []int, error) {
+	if req.Terminal {
+		req.Size, _ = console.GetSize(int(stdin.Fd()))
+		return nil, nil, nil
+	}
+	pipes, err := console.NewPipes(stdin, stdout, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	var fds []int
+	for _, f := range pipes.Child {
+		fds = append(fds, int(f.Fd()))
+	}
+	return pipes, fds, nil
 }
 
 type received struct {
