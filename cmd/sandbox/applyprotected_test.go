@@ -13,14 +13,7 @@ import (
 // subdirectory, .git/commondir, editor tasks, .envrc. All or nothing:
 // the harmless file beside them is not written either.
 func TestApplyRefusesProtected(t *testing.T) {
-	p := newProject(t)
-	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte("project = \"overlay\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Mkdir(filepath.Join(p.dir, ".git"), 0o755)
-	p.output(t, "run", "--", "sh", "-c",
-		"mkdir -p sub/.git .vscode && echo '[core]' > sub/.git/config && echo ../x > .git/commondir && "+
-			"echo '{}' > .vscode/tasks.json && echo 'touch pwned' > .envrc && echo ok > harmless")
+	p := overlayWithProtectedWrites(t)
 	_, errOut, code := p.run(t, "apply")
 	if code != 125 {
 		t.Fatalf("apply of protected paths: exit %d, stderr %q", code, errOut)
@@ -35,4 +28,20 @@ func TestApplyRefusesProtected(t *testing.T) {
 			t.Errorf("apply wrote %s", name)
 		}
 	}
+}
+
+// overlayWithProtectedWrites makes a project = "overlay" project whose
+// sandbox has written protected places (a new .git in a subdirectory,
+// .git/commondir, editor tasks, .envrc) and one harmless file.
+func overlayWithProtectedWrites(t *testing.T) *project {
+	t.Helper()
+	p := newProject(t)
+	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte("project = \"overlay\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(p.dir, ".git"), 0o755)
+	p.output(t, "run", "--", "sh", "-c",
+		"mkdir -p sub/.git .vscode && echo '[core]' > sub/.git/config && echo ../x > .git/commondir && "+
+			"echo '{}' > .vscode/tasks.json && echo 'touch pwned' > .envrc && echo ok > harmless")
+	return p
 }

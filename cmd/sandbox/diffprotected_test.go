@@ -15,14 +15,7 @@ import (
 // review before apply shows them (review 13, #6: "diff --project should
 // flag them"). The project on the host stays untouched.
 func TestDiffMarksProtected(t *testing.T) {
-	p := newProject(t)
-	if err := os.WriteFile(filepath.Join(p.dir, "sandbox.toml"), []byte("project = \"overlay\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Mkdir(filepath.Join(p.dir, ".git"), 0o755)
-	p.output(t, "run", "--", "sh", "-c",
-		"mkdir -p sub/.git .vscode && echo '[core]' > sub/.git/config && echo ../x > .git/commondir && "+
-			"echo '{}' > .vscode/tasks.json && echo 'touch pwned' > .envrc && echo ok > harmless")
+	p := overlayWithProtectedWrites(t)
 	protected := []string{"sub/.git/config", ".git/commondir", ".vscode/tasks.json", ".envrc"}
 	lines := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(p.output(t, "diff", "--project")), "\n") {

@@ -44,23 +44,6 @@ func (p *project) read(t *testing.T, name string) string {
 	return string(b)
 }
 
-// runEnv is run with extra environment variables.
-func (p *project) runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := p.command(args...)
-	cmd.Env = append(cmd.Env, env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(interface{ ExitCode() int }); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
-}
-
 // rootfsTree lists the image's tree as a run sees it: every path with
 // its mode, owner, size and mtime, and the content of the steps' files.
 // /etc and /tmp are left out but for the image's files: a run makes
@@ -108,15 +91,15 @@ func TestLockedBuildsInTwoStores(t *testing.T) {
 
 	// SOURCE_DATE_EPOCH is part of the key: set here, not there.
 	sde := []string{"SOURCE_DATE_EPOCH=1000000000"}
-	_, errOut, code := b.runEnv(t, sde, "build", "--locked")
+	_, errOut, code := b.runResult(t, sde, "build", "--locked")
 	if code != 125 || !regexp.MustCompile(`setup step 1/2 \(.*sandbox.toml:5\) does not match sandbox.lock`).MatchString(errOut) ||
 		!strings.Contains(errOut, "expected cache key") || !strings.Contains(errOut, "SOURCE_DATE_EPOCH") {
 		t.Errorf("build --locked with SOURCE_DATE_EPOCH set: code %d\n%s", code, errOut)
 	}
-	if _, errOut, code := b.runEnv(t, sde, "lock", "--check"); code != 1 || !strings.Contains(errOut, "cache key") {
+	if _, errOut, code := b.runResult(t, sde, "lock", "--check"); code != 1 || !strings.Contains(errOut, "cache key") {
 		t.Errorf("lock --check with SOURCE_DATE_EPOCH set: code %d\n%s", code, errOut)
 	}
-	if _, errOut, code := b.runEnv(t, sde, "build"); code != 0 {
+	if _, errOut, code := b.runResult(t, sde, "build"); code != 0 {
 		t.Fatalf("build with SOURCE_DATE_EPOCH: code %d\n%s", code, errOut)
 	}
 	la, _ := profiles.ReadLock(a.dir)
@@ -154,7 +137,7 @@ func TestLockedBuildFindsAStepThatWritesTheTime(t *testing.T) {
 	// Elsewhere (SANDBOX_LOCKED=1, as CI sets it): the lock's layer is not
 	// here, so the step is built twice to find what differs.
 	b.write(t, profiles.LockFileName, a.read(t, profiles.LockFileName))
-	_, errOut, code := b.runEnv(t, []string{"SANDBOX_LOCKED=1"}, "run", "--", "cat", "/stamp")
+	_, errOut, code := b.runResult(t, []string{"SANDBOX_LOCKED=1"}, "run", "--", "cat", "/stamp")
 	want := regexp.MustCompile(`(?s)setup step 3/3 \(.*sandbox.toml:12\) does not match sandbox.lock: date.*` +
 		`expected layer ` + regexp.QuoteMeta(la.Steps[2].Layer) + `.*actual   layer sha256:[0-9a-f]{64}.*another layer on each build.*/stamp: (content|size)`)
 	if code != 125 || !want.MatchString(errOut) {
