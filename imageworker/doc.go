@@ -15,11 +15,11 @@ import (
 	"sandbox/profiles"
 )
 
-// The worker's roles: "unpack" waits for its id map and re-executes as
-// "unpack-2", which holds the namespace's capabilities and serves.
+// The worker's role: "unpack" waits for its id map, holding the
+// namespace's capabilities through its exec (userns.AmbientCaps), and
+// serves.
 func init() {
-	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
-	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
+	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker()) })
 	// A profile's image is checked at load with the store's own parser.
 	profiles.CheckImageRef = imagestore.CheckRef
 }

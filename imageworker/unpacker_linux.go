@@ -179,12 +179,16 @@ func (e *workerError) Unwrap() error {
 }
 
 // start runs the helper in a new user namespace, maps the ids and waits
-// until it has re-executed itself with the namespace's capabilities.
-// Must be called with u.mu held.
+// until it serves with the namespace's capabilities. Must be called with
+// u.mu held.
 func (u *Unpacker) start() error {
+	caps, err := userns.AmbientCaps()
+	if err != nil {
+		return fmt.Errorf("starting the layer unpacker: %w", err)
+	}
 	cmd := reexec.Command("unpack")
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, Pdeathsig: syscall.SIGKILL, AmbientCaps: caps}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -238,19 +242,19 @@ func (u *Unpacker) readReplies(dec *json.Decoder) {
 	}
 }
 
-// unpackWorker is the helper's side (init stage "unpack"): wait for the
-// map, re-exec to gain the namespace's capabilities, then serve requests,
-// each in its own goroutine.
-func unpackWorker(stage string) int {
+// unpackWorker is the helper's side (role "unpack"): wait for the map,
+// which makes it uid 0 of its namespace with the capabilities its exec
+// kept as ambient ones (userns.AmbientCaps), empty the ambient set, then
+// serve requests, each in its own goroutine.
+func unpackWorker() int {
 	in := bufio.NewReader(os.Stdin)
-	if stage == "unpack" {
-		line, err := in.ReadBytes('\n')
-		var req workerRequest
-		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
-			return exitSetup
-		}
-		err = reexec.Exec("unpack-2")
-		json.NewEncoder(os.Stdout).Encode(workerReply{Error: fmt.Sprintf("re-executing the unpacker: %v", err)})
+	line, err := in.ReadBytes('\n')
+	var req workerRequest
+	if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
+		return exitSetup
+	}
+	if err := userns.DropAmbient(); err != nil {
+		json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
 		return exitSetup
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || os.Getppid() == 1 {

@@ -14,6 +14,7 @@ import (
 	"sandbox/console"
 	"sandbox/internal/reexec"
 	"sandbox/mounts"
+	"sandbox/userns"
 )
 
 // syncFD is where the parent puts the child's end of the sync socket.
@@ -30,9 +31,8 @@ func init() {
 // setup error to the parent.
 func initMain(stage string) {
 	sock := syncSocket{os.NewFile(syncFD, "sync")}
-	// Stage 1 has no capabilities until the parent has written the id
-	// maps (its step 4); then it execs itself as stage 2. A single-id
-	// map, written by the runtime, starts init at stage 2.
+	// Stage 1 waits until the parent has written the id maps (its step
+	// 4). A single-id map, written by the runtime, starts init at stage 2.
 	if stage != "2" {
 		initStage1(sock)
 	}
@@ -49,17 +49,21 @@ func initMain(stage string) {
 	os.Exit(code)
 }
 
-// initStage1 waits until the parent has written the id maps, then execs
-// itself again: only an exec with uid 0 mapped grants the namespace's full
-// capability set (docs/internal.md, "Process model").
+// initStage1 waits until the parent has written the id maps. It was
+// exec'd holding the namespace's capabilities as ambient ones
+// (userns.AmbientCaps), since an exec before uid 0 is mapped grants none;
+// once mapped, it is uid 0 with the full set, and empties the ambient set
+// it no longer needs, as an exec after the map would have left it
+// (docs/internal.md, "Process model").
 func initStage1(sock syncSocket) {
 	m, _, err := sock.recv()
 	if err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
-	err = reexec.Exec("2")
-	_ = sock.send(message{Type: msgError, Error: fmt.Sprintf("re-executing init: %v", err)})
-	os.Exit(ExitSetup)
+	if err := userns.DropAmbient(); err != nil {
+		_ = sock.send(message{Type: msgError, Error: err.Error()})
+		os.Exit(ExitSetup)
+	}
 }
 
 // initStage2 is the story of the sandbox's pid 1, in step with the

@@ -168,9 +168,9 @@ func startInit(o RunOptions, stdin, stdout, stderr *os.File) (*relay, error) {
 // and returns what to close once it started.
 func sandboxInit(o RunOptions, childEnd *os.File, pipes *console.Pipes, stderr *os.File) (*exec.Cmd, func(), error) {
 	// A single-id map needs no helper: the runtime writes it (setgroups
-	// "deny" first) between clone and exec, so init is exec'd once, already
-	// uid 0 with the namespace's capabilities, and skips the stage that
-	// waits for the helpers' maps and execs again: one Go start fewer.
+	// "deny" first) between clone and exec, so init is exec'd already uid 0
+	// with the namespace's capabilities, and skips the stage that waits for
+	// the helpers' maps.
 	stage := "1"
 	if o.Mapping.Single() {
 		stage = "2"
@@ -190,6 +190,15 @@ func sandboxInit(o RunOptions, childEnd *os.File, pipes *console.Pipes, stderr *
 	if stage == "2" {
 		cmd.SysProcAttr.UidMappings = sysMaps(o.Mapping.UIDs)
 		cmd.SysProcAttr.GidMappings = sysMaps(o.Mapping.GIDs)
+	} else {
+		// newuidmap maps init after its exec: it keeps the namespace's
+		// capabilities through the exec as ambient ones, and needs no
+		// second exec once mapped (initStage1).
+		caps, err := userns.AmbientCaps()
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd.SysProcAttr.AmbientCaps = caps
 	}
 	closers := []func(){func() { childEnd.Close() }}
 	inherited, err := o.Net.Inherit()
