@@ -242,19 +242,19 @@ func (u *Unpacker) readReplies(dec *json.Decoder) {
 	}
 }
 
-// unpackWorker is the helper's side (role "unpack"): wait for the map,
-// which makes it uid 0 of its namespace with the capabilities its exec
-// kept as ambient ones (userns.AmbientCaps), empty the ambient set, then
-// serve requests, each in its own goroutine.
+// unpackWorker is the helper's side (role "unpack"): empty the ambient
+// set through which its exec kept the namespace's capabilities
+// (userns.AmbientCaps), wait for the map, which makes it uid 0 of its
+// namespace, then serve requests, each in its own goroutine.
 func unpackWorker() int {
+	if err := userns.DropAmbient(); err != nil {
+		json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
+		return exitSetup
+	}
 	in := bufio.NewReader(os.Stdin)
 	line, err := in.ReadBytes('\n')
 	var req workerRequest
 	if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
-		return exitSetup
-	}
-	if err := userns.DropAmbient(); err != nil {
-		json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
 		return exitSetup
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || os.Getppid() == 1 {

@@ -51,17 +51,18 @@ func initMain(stage string) {
 
 // initStage1 waits until the parent has written the id maps. It was
 // exec'd holding the namespace's capabilities as ambient ones
-// (userns.AmbientCaps), since an exec before uid 0 is mapped grants none;
-// once mapped, it is uid 0 with the full set, and empties the ambient set
-// it no longer needs, as an exec after the map would have left it
-// (docs/internal.md, "Process model").
+// (userns.AmbientCaps), since an exec before uid 0 is mapped grants none.
+// The exec made them permitted and effective: it empties the ambient set
+// at once, while newuidmap runs, and is uid 0 with the full set once
+// mapped, as an exec after the map would have left it (docs/internal.md,
+// "Process model").
 func initStage1(sock syncSocket) {
-	m, _, err := sock.recv()
-	if err != nil || m.Type != msgMapped {
-		os.Exit(ExitSetup)
-	}
 	if err := userns.DropAmbient(); err != nil {
 		_ = sock.send(message{Type: msgError, Error: err.Error()})
+		os.Exit(ExitSetup)
+	}
+	m, _, err := sock.recv()
+	if err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
 }

@@ -19,11 +19,12 @@ import (
 //
 // Instead the child raises every capability as ambient before its exec
 // (SysProcAttr.AmbientCaps, which the runtime applies between clone and
-// exec): an exec keeps the ambient set whatever the uid, so the program
-// starts with the namespace's full set and only waits for the map. Once
-// mapped, uid 0 holds them as an exec would have given them; DropAmbient
-// then empties the ambient and inheritable sets, so that nothing exec'd
-// later inherits capabilities through them.
+// exec): an exec keeps the ambient set whatever the uid, and makes it the
+// new program's permitted and effective sets, so the program starts with
+// the namespace's full set and only waits for the map, which makes it
+// uid 0. DropAmbient, called first thing, empties the ambient and
+// inheritable sets again, so that nothing exec'd later inherits
+// capabilities through them.
 
 // AmbientCaps is every capability this kernel knows, for the AmbientCaps
 // of a child that is cloned into a new user namespace and mapped after its
