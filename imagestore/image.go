@@ -223,9 +223,13 @@ type Use struct {
 	Digest  string `json:"digest"`
 }
 
-// AddUse records u.
+// AddUse records u. Each run of an image records its use: one already
+// recorded as it is is kept, not written (and synced) again.
 func (s *Store) AddUse(u Use) error {
 	data, _ := json.Marshal(u)
+	if old, err := os.ReadFile(s.usePath(u.ID)); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
 	return writeFileAtomic(s.usePath(u.ID), data, s.root+"/"+tmpDir)
 }
 
