@@ -38,6 +38,7 @@ func main() {
 			"--ro-bind", "/", "/", "--tmpfs", "/tmp", "--bind", project, project,
 			"--proc", "/proc", "--dev", "/dev", "--chdir", project, "/bin/true"}},
 		{"unshare -Urmpf", []string{"unshare", "-Urmpf", "--mount-proc", "/bin/true"}},
+		{"sandbox version", []string{*sandbox, "version"}},
 	}
 	// Each section runs only with rounds to time: a median of none has
 	// no value to print.
@@ -46,9 +47,10 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
+		printMachine(median(times[3]))
 		fmt.Printf("start-to-exit of /bin/true, %d interleaved rounds, uid %d, %s\n", *rounds, os.Getuid(), time.Now().Format(time.DateTime))
 		base := median(times[1])
-		for j, v := range variants {
+		for j, v := range variants[:3] {
 			m := median(times[j])
 			fmt.Printf("  %-16s median %6.2f ms   p90 %6.2f ms   %5.2fx bwrap\n", v.name, ms(m), ms(percentile(times[j], 0.9)), float64(m)/float64(base))
 		}
