@@ -15,11 +15,13 @@ import (
 	"sandbox/profiles"
 )
 
-// The worker's role: "unpack" waits for its id map, holding the
+// The worker's roles: "unpack" waits for its id map, holding the
 // namespace's capabilities through its exec (userns.AmbientCaps), and
-// serves.
+// serves; where the user may not raise ambient capabilities, it executes
+// itself again as "unpack-2" once mapped, which then holds them.
 func init() {
-	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker()) })
+	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
+	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })
 	// A profile's image is checked at load with the store's own parser.
 	profiles.CheckImageRef = imagestore.CheckRef
 }

@@ -245,17 +245,29 @@ func (u *Unpacker) readReplies(dec *json.Decoder) {
 // unpackWorker is the helper's side (role "unpack"): empty the ambient
 // set through which its exec kept the namespace's capabilities
 // (userns.AmbientCaps), wait for the map, which makes it uid 0 of its
-// namespace, then serve requests, each in its own goroutine.
-func unpackWorker() int {
-	if err := userns.DropAmbient(); err != nil {
-		json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
-		return exitSetup
-	}
+// namespace, then serve requests, each in its own goroutine. Without them
+// (no ambient capabilities allowed) it executes itself again once mapped,
+// as role "unpack-2".
+func unpackWorker(role string) int {
 	in := bufio.NewReader(os.Stdin)
-	line, err := in.ReadBytes('\n')
-	var req workerRequest
-	if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
-		return exitSetup
+	if role == "unpack" {
+		kept := userns.HoldsCaps()
+		if kept {
+			if err := userns.DropAmbient(); err != nil {
+				json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
+				return exitSetup
+			}
+		}
+		line, err := in.ReadBytes('\n')
+		var req workerRequest
+		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
+			return exitSetup
+		}
+		if !kept {
+			err = reexec.Exec("unpack-2")
+			json.NewEncoder(os.Stdout).Encode(workerReply{Error: fmt.Sprintf("re-executing the unpacker: %v", err)})
+			return exitSetup
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || os.Getppid() == 1 {
 		return exitSetup

@@ -55,16 +55,26 @@ func initMain(stage string) {
 // The exec made them permitted and effective: it empties the ambient set
 // at once, while newuidmap runs, and is uid 0 with the full set once
 // mapped, as an exec after the map would have left it (docs/internal.md,
-// "Process model").
+// "Process model"). Where the user may not raise ambient capabilities it
+// holds none, and executes itself again once mapped.
 func initStage1(sock syncSocket) {
-	if err := userns.DropAmbient(); err != nil {
-		_ = sock.send(message{Type: msgError, Error: err.Error()})
-		os.Exit(ExitSetup)
+	kept := userns.HoldsCaps()
+	if kept {
+		if err := userns.DropAmbient(); err != nil {
+			_ = sock.send(message{Type: msgError, Error: err.Error()})
+			os.Exit(ExitSetup)
+		}
 	}
 	m, _, err := sock.recv()
 	if err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
+	if kept {
+		return
+	}
+	err = reexec.Exec("2")
+	_ = sock.send(message{Type: msgError, Error: fmt.Sprintf("re-executing init: %v", err)})
+	os.Exit(ExitSetup)
 }
 
 // initStage2 is the story of the sandbox's pid 1, in step with the

@@ -28,8 +28,15 @@ import (
 
 // AmbientCaps is every capability this kernel knows, for the AmbientCaps
 // of a child that is cloned into a new user namespace and mapped after its
-// exec (see above).
+// exec (see above). It is nil where this process may not raise ambient
+// capabilities (the securebit no-cap-ambient-raise, which children
+// inherit): the child then has none until it executes again once mapped
+// (HoldsCaps).
 func AmbientCaps() ([]uintptr, error) {
+	bits, err := unix.PrctlRetInt(unix.PR_GET_SECUREBITS, 0, 0, 0, 0)
+	if err == nil && bits&(1<<secureNoCapAmbientRaise) != 0 {
+		return nil, nil
+	}
 	last, err := lastCap()
 	if err != nil {
 		return nil, err
@@ -53,6 +60,21 @@ func lastCap() (int, error) {
 		return 0, fmt.Errorf("reading the kernel's last capability: unexpected %q in /proc/sys/kernel/cap_last_cap", strings.TrimSpace(string(b)))
 	}
 	return n, nil
+}
+
+// secureNoCapAmbientRaise is the securebit that forbids raising ambient
+// capabilities (linux/securebits.h).
+const secureNoCapAmbientRaise = 6
+
+// HoldsCaps reports whether this process holds CAP_SYS_ADMIN, which a
+// child started with AmbientCaps does from its exec on.
+func HoldsCaps() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
 }
 
 // DropAmbient empties the ambient and inheritable capability sets of every
