@@ -17,8 +17,8 @@ import (
 
 // The worker's roles: "unpack" waits for its id map, holding the
 // namespace's capabilities through its exec (userns.AmbientCaps), and
-// serves; where the user may not raise ambient capabilities, it executes
-// itself again as "unpack-2" once mapped, which then holds them.
+// serves; started without them (a cgo build), it executes itself again as
+// "unpack-2" once mapped, which then holds them.
 func init() {
 	reexec.Register("unpack", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack")) })
 	reexec.Register("unpack-2", "sandbox-init", func([]string) { os.Exit(unpackWorker("unpack-2")) })

@@ -212,7 +212,10 @@ func (u *Unpacker) start() error {
 	var ready workerReply
 	if err := dec.Decode(&ready); err != nil || ready.Error != "" {
 		cmd.Process.Kill()
-		return fmt.Errorf("starting the layer unpacker: %s%v", ready.Error, err)
+		if ready.Error != "" {
+			return fmt.Errorf("starting the layer unpacker: %s", ready.Error)
+		}
+		return fmt.Errorf("starting the layer unpacker: %w", err)
 	}
 	go u.readReplies(dec)
 	return nil
@@ -245,22 +248,25 @@ func (u *Unpacker) readReplies(dec *json.Decoder) {
 // unpackWorker is the helper's side (role "unpack"): empty the ambient
 // set through which its exec kept the namespace's capabilities
 // (userns.AmbientCaps), wait for the map, which makes it uid 0 of its
-// namespace, then serve requests, each in its own goroutine. Without them
-// (no ambient capabilities allowed) it executes itself again once mapped,
-// as role "unpack-2".
+// namespace, then serve requests, each in its own goroutine. Started
+// without them (a cgo build) it executes itself again once mapped, as role
+// "unpack-2". Like the old second exec, it is not dumpable.
 func unpackWorker(role string) int {
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	in := bufio.NewReader(os.Stdin)
 	if role == "unpack" {
-		kept := userns.HoldsCaps()
+		kept := userns.KeptAmbient()
+		var dropErr error
 		if kept {
-			if err := userns.DropAmbient(); err != nil {
-				json.NewEncoder(os.Stdout).Encode(workerReply{Error: err.Error()})
-				return exitSetup
-			}
+			dropErr = userns.DropAmbient()
 		}
 		line, err := in.ReadBytes('\n')
 		var req workerRequest
 		if err != nil || json.Unmarshal(line, &req) != nil || req.Op != "mapped" {
+			return exitSetup
+		}
+		if dropErr != nil {
+			json.NewEncoder(os.Stdout).Encode(workerReply{Error: dropErr.Error()})
 			return exitSetup
 		}
 		if !kept {

@@ -55,18 +55,21 @@ func initMain(stage string) {
 // The exec made them permitted and effective: it empties the ambient set
 // at once, while newuidmap runs, and is uid 0 with the full set once
 // mapped, as an exec after the map would have left it (docs/internal.md,
-// "Process model"). Where the user may not raise ambient capabilities it
-// holds none, and executes itself again once mapped.
+// "Process model"). Started without them (a cgo build), it executes
+// itself again once mapped. A failure is reported once mapped, when the
+// parent reads init's messages, not while newuidmap still needs init.
 func initStage1(sock syncSocket) {
-	kept := userns.HoldsCaps()
+	kept := userns.KeptAmbient()
+	var dropErr error
 	if kept {
-		if err := userns.DropAmbient(); err != nil {
-			_ = sock.send(message{Type: msgError, Error: err.Error()})
-			os.Exit(ExitSetup)
-		}
+		dropErr = userns.DropAmbient()
 	}
 	m, _, err := sock.recv()
 	if err != nil || m.Type != msgMapped {
+		os.Exit(ExitSetup)
+	}
+	if dropErr != nil {
+		_ = sock.send(message{Type: msgError, Error: dropErr.Error()})
 		os.Exit(ExitSetup)
 	}
 	if kept {

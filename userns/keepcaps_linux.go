@@ -28,13 +28,12 @@ import (
 
 // AmbientCaps is every capability this kernel knows, for the AmbientCaps
 // of a child that is cloned into a new user namespace and mapped after its
-// exec (see above). It is nil where this process may not raise ambient
-// capabilities (the securebit no-cap-ambient-raise, which children
-// inherit): the child then has none until it executes again once mapped
-// (HoldsCaps).
+// exec (see above). The new namespace resets the securebits, so the child
+// may raise them whatever this process's bits say. It is nil in a build
+// with cgo, where DropAmbient cannot reach every thread: the child then has
+// no capability until it executes again once mapped (KeptAmbient).
 func AmbientCaps() ([]uintptr, error) {
-	bits, err := unix.PrctlRetInt(unix.PR_GET_SECUREBITS, 0, 0, 0, 0)
-	if err == nil && bits&(1<<secureNoCapAmbientRaise) != 0 {
+	if cgoBuild {
 		return nil, nil
 	}
 	last, err := lastCap()
@@ -62,19 +61,11 @@ func lastCap() (int, error) {
 	return n, nil
 }
 
-// secureNoCapAmbientRaise is the securebit that forbids raising ambient
-// capabilities (linux/securebits.h).
-const secureNoCapAmbientRaise = 6
-
-// HoldsCaps reports whether this process holds CAP_SYS_ADMIN, which a
-// child started with AmbientCaps does from its exec on.
-func HoldsCaps() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
+// KeptAmbient reports whether this process was started with AmbientCaps:
+// its ambient set holds CAP_SYS_ADMIN.
+func KeptAmbient() bool {
+	set, err := unix.PrctlRetInt(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, unix.CAP_SYS_ADMIN, 0, 0)
+	return err == nil && set == 1
 }
 
 // DropAmbient empties the ambient and inheritable capability sets of every
