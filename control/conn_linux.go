@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,13 +12,6 @@ import (
 // maxMessage bounds one datagram; the largest message, sandbox's Spec on
 // its sync socket, is a few kilobytes.
 const maxMessage = 1 << 20
-
-// buffers keeps receive buffers for reuse. A fresh megabyte for each of a
-// run's few messages was most of what `sandbox run` allocated: it brought
-// on a garbage collection in every short run, which after init's fork
-// write-faults its way through the copied heap (~3 MB and one GC cycle per
-// `run -- true`; 600 page faults, at ~25 us each on a VM).
-var buffers = sync.Pool{New: func() any { return new([maxMessage]byte) }}
 
 // Send writes v as one JSON datagram on the SOCK_SEQPACKET socket f, with
 // fds beside it (SCM_RIGHTS).
@@ -40,9 +32,7 @@ func Send(f *os.File, v any, fds ...int) error {
 // and returns neither files nor an error: a caller passes a zero message
 // and reads an empty type as the end.
 func Recv(f *os.File, v any) ([]*os.File, error) {
-	pooled := buffers.Get().(*[maxMessage]byte)
-	defer buffers.Put(pooled)
-	buf := pooled[:]
+	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
