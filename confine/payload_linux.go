@@ -6,8 +6,10 @@
 // denies the clone(CLONE_NEWUSER) that makes the payload's namespace.
 //
 // Init builds the stage's Policy (NewPolicy), starts the stage with the
-// policy in its environment (Environ) and its report socket as fd 3, and
-// waits for the exec (Wait). The package also says what confinement a run
+// policy in its environment (Environ) and its report socket as fd 3, lets
+// it exec once init is ready for the payload (Proceed), and waits for the
+// exec (Wait). The stage confines itself while init finishes, then waits
+// for that go-ahead. The package also says what confinement a run
 // gets (Security) and seals the binary the stage starts from (SealExe).
 package confine
 
@@ -157,6 +159,12 @@ func runStage() {
 			fail(report{Type: reportError, Error: err.Error()})
 		}
 		listener.Close()
+	}
+	// The payload must not exist before init is ready for it (its spare
+	// threads kept, its signals caught): wait for the go-ahead. EOF means
+	// init is gone or gave up on this process: nobody to report to.
+	if !awaitGo(sock) {
+		os.Exit(exitSetup)
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, reexec.Env+"=") || strings.HasPrefix(kv, policyEnv+"=")

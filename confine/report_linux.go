@@ -2,6 +2,7 @@ package confine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -16,11 +17,13 @@ import (
 // The stage reports to init over a SOCK_SEQPACKET socket, one JSON
 // datagram each: an error before its exec, the filter's listener, or the
 // errno of a failed exec. EOF (the stage's end is close-on-exec) means
-// the exec worked.
+// the exec worked. Init sends one datagram the other way: the go-ahead
+// the confined stage waits for before its exec.
 const (
 	reportError     = "error"            // confining failed; Error
 	reportListener  = "seccomp-listener" // the filter's listener rides along
 	reportExecError = "exec-error"       // the exec failed; Code is its errno
+	reportGo        = "go"               // from init: exec the command now
 )
 
 // report is one datagram from the stage to init.
@@ -42,8 +45,9 @@ func send(sock *os.File, r report, fds ...int) error {
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	if err := unix.Sendmsg(int(sock.Fd()), b, oob, nil, 0); err != nil {
-		return fmt.Errorf("sending %q to init: %w", r.Type, err)
+	// MSG_NOSIGNAL: a peer that is gone is an error here, not a SIGPIPE.
+	if err := unix.Sendmsg(int(sock.Fd()), b, oob, nil, unix.MSG_NOSIGNAL); err != nil {
+		return fmt.Errorf("sending %q on the payload stage's socket: %w", r.Type, err)
 	}
 	return nil
 }
@@ -55,7 +59,10 @@ func recv(sock *os.File) (report, []*os.File, error) {
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
+		// ECONNRESET: the peer closed with a datagram of ours unread (a
+		// stage that failed or died before it read the go-ahead). The
+		// kernel reports that once, before what the peer sent: read on.
+		if err == unix.EINTR || err == unix.ECONNRESET {
 			continue
 		}
 		if err != nil {
@@ -86,6 +93,28 @@ type ExecError struct {
 
 func (e *ExecError) Error() string { return "exec: " + e.Errno.Error() }
 func (e *ExecError) Unwrap() error { return e.Errno }
+
+// Proceed lets the stage on init's end of its socket exec its command:
+// until then it waits, confined, and the command does not exist. A stage
+// that has already failed and exited is no error here: its report waits
+// for Wait.
+func Proceed(sock *os.File) error {
+	err := send(sock, report{Type: reportGo})
+	if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		return nil
+	}
+	return err
+}
+
+// awaitGo waits for init's go-ahead (Proceed); false when init closed its
+// end first or sent anything else.
+func awaitGo(sock *os.File) bool {
+	r, files, err := recv(sock)
+	for _, f := range files {
+		f.Close()
+	}
+	return err == nil && r.Type == reportGo
+}
 
 // Wait reads the stage's reports from init's end of its socket until
 // EOF, which means the stage's exec succeeded, and returns nil. The

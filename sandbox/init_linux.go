@@ -116,31 +116,41 @@ func initStage2(sock syncSocket) (int, error) {
 		return 0, err
 	}
 
-	// 7. The network mode's child side; its sockets go to the parent.
-	if err := spec.Child.Setup(func(fds ...int) error { return sock.send(message{Type: msgNetwork}, fds...) }); err != nil {
-		return 0, err
-	}
-
-	// 8. Restrict what every process init starts inherits, and keep spare
-	// threads before the payload can exhaust pids.max.
+	// 7. Restrict what every process init starts inherits.
 	if err := restrictSelf(spec.Process.Rlimits); err != nil {
 		return 0, err
 	}
-	reserveThreads(spareThreads(spec.PidsMax))
 
-	// 9. Catch signals before the payload exists, so none is lost.
+	// 8. Catch signals before the payload exists, so none is lost (nor
+	// the SIGCHLD of a stage that dies early).
 	signals := make(chan os.Signal, 32)
 	signal.Notify(signals, console.ForwardedSignals...)
 	signal.Notify(signals, unix.SIGCHLD)
 
-	// 10. Start the payload stage (stage_linux.go), on a terminal if the
-	// Spec asks for one; tell the parent the payload runs.
-	payload, denied, err := startPayloadStage(sock, spec)
+	// 9. Start the payload stage (stage_linux.go), on a terminal if the
+	// Spec asks for one: it starts up and confines itself beside the next
+	// steps (~5 ms on a small VM), then waits for init's go-ahead before
+	// its exec.
+	stage, err := startPayloadStage(spec)
 	if err != nil {
 		return 0, err
 	}
 
-	// 11. Supervise as pid 1 (initexec_linux.go) until the payload ends,
+	// 10. The network mode's child side; its sockets go to the parent.
+	if err := spec.Child.Setup(func(fds ...int) error { return sock.send(message{Type: msgNetwork}, fds...) }); err != nil {
+		return 0, err
+	}
+
+	// 11. Keep spare threads before the payload can exhaust pids.max.
+	reserveThreads(spareThreads(spec.PidsMax))
+
+	// 12. Let the payload exist, and tell the parent it runs.
+	payload, denied, err := stage.run(sock)
+	if err != nil {
+		return 0, err
+	}
+
+	// 13. Supervise as pid 1 (initexec_linux.go) until the payload ends,
 	// and report its end.
 	status := supervise(sock, spec, chrooted, payload, signals, denied)
 	_ = sock.send(message{Type: msgExited, Status: int(status), Denied: denied.Counts()})
@@ -176,43 +186,65 @@ func buildRoot(spec *Spec) (chrooted bool, err error) {
 	return chrooted, nil
 }
 
+// payloadStage is the payload's stage, started, with the PTY it runs on
+// when the Spec asks for a terminal.
+type payloadStage struct {
+	*stage
+	master, slave *os.File // nil without a terminal
+}
+
 // startPayloadStage starts the payload stage (payloadCommand), on a new
-// PTY whose master goes to the parent when the Spec asks for a terminal,
-// and tells the parent the payload runs. It returns the payload's pid and
-// the count of the calls its seccomp filter denies.
-func startPayloadStage(sock syncSocket, spec *Spec) (int, *confine.Denials, error) {
-	cmd, report, err := payloadCommand(spec)
+// PTY when the Spec asks for a terminal.
+func startPayloadStage(spec *Spec) (*payloadStage, error) {
+	cmd, err := payloadCommand(spec)
+	if err != nil {
+		return nil, err
+	}
+	p := &payloadStage{}
+	if spec.Process.Terminal {
+		if p.master, p.slave, err = pty.Open(); err != nil {
+			return nil, fmt.Errorf("opening a pty in the sandbox: %w", err)
+		}
+		_ = console.SetSize(int(p.master.Fd()), spec.Process.Size)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.slave, p.slave, p.slave
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0
+	}
+	if p.stage, err = startStage(cmd, spec.Process.Args[0]); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// run lets the stage exec the payload, sends the PTY's master to the
+// parent, and tells it the payload runs. It returns the payload's pid and
+// the count of the calls its seccomp filter denies. A payload that cannot
+// be exec'd ends init with 126 or 127, as podman does; a stage that
+// cannot confine it is a setup error.
+func (p *payloadStage) run(sock syncSocket) (int, *confine.Denials, error) {
+	if p.slave != nil {
+		defer p.slave.Close()
+		defer p.master.Close()
+	}
+	denied := &confine.Denials{}
+	err := p.proceed(denied)
+	var ee *execError
+	if errors.As(err, &ee) {
+		_ = sock.send(message{Type: msgExecError, Code: ee.code, Error: ee.msg})
+		os.Exit(ee.code)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	defer report.f.Close()
-	denied := &confine.Denials{}
-	var master *os.File
-	if spec.Process.Terminal {
-		var slave *os.File
-		if master, slave, err = pty.Open(); err != nil {
-			return 0, nil, fmt.Errorf("opening a pty in the sandbox: %w", err)
-		}
-		_ = console.SetSize(int(master.Fd()), spec.Process.Size)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setctty = true
-		cmd.SysProcAttr.Ctty = 0
-		defer slave.Close()
-	}
-	if err := startPayload(cmd, report, denied, spec.Process.Args[0], sock); err != nil {
-		return 0, nil, err
-	}
-	if master != nil {
-		if err := sock.send(message{Type: msgConsole}, int(master.Fd())); err != nil {
+	if p.master != nil {
+		if err := sock.send(message{Type: msgConsole}, int(p.master.Fd())); err != nil {
 			return 0, nil, err
 		}
-		master.Close()
-		cmd.Stdin.(*os.File).Close()
 	}
 	if err := sock.send(message{Type: msgStarted}); err != nil {
 		return 0, nil, err
 	}
-	return cmd.Process.Pid, denied, nil
+	return p.pid(), denied, nil
 }
 
 // restrictSelf sets what init passes on to every process it starts:

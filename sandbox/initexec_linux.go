@@ -109,11 +109,10 @@ func startExec(sock syncSocket, spec *Spec, chrooted bool, m received, d *confin
 	if chrooted && es.Process.UID == 0 {
 		return fail(ExitSetup, "exec as root is refused on a host running from its initramfs: without pivot_root the sandbox is a chroot that uid 0 could leave")
 	}
-	cmd, report, err := payloadCommand(es)
+	cmd, err := payloadCommand(es)
 	if err != nil {
 		return fail(ExitSetup, err.Error())
 	}
-	defer report.f.Close()
 	var master, slave *os.File
 	switch {
 	case es.Process.Terminal:
@@ -130,7 +129,13 @@ func startExec(sock syncSocket, spec *Spec, chrooted bool, m received, d *confin
 	default:
 		return fail(ExitSetup, "exec: the request carried no standard streams")
 	}
-	if err := startStage(cmd, report, d, es.Process.Args[0]); err != nil {
+	// Init's own setup is long done: the stage may exec as soon as it has
+	// confined itself.
+	s, err := startStage(cmd, es.Process.Args[0])
+	if err == nil {
+		err = s.proceed(d)
+	}
+	if err != nil {
 		var ee *execError
 		if errors.As(err, &ee) {
 			return fail(ee.code, ee.msg)

@@ -19,9 +19,9 @@ import (
 )
 
 // Init's side of the payload stage (package confine): the stage's binary,
-// its policy derived from the Spec, its command, and starting it up to
-// the payload's exec (for the payload, and for each process of `sandbox
-// exec`). A command that cannot be exec'd ends as 126 or 127.
+// its policy derived from the Spec, its command, starting it, and letting
+// it exec (for the payload, and for each process of `sandbox exec`). A
+// command that cannot be exec'd ends as 126 or 127.
 
 // stageExe is the sealed binary the payload stage (the payload's and every
 // exec'd process's) starts from: set by init before its first payload
@@ -49,29 +49,23 @@ func proxyPorts() []uint16 {
 }
 
 // payloadCommand prepares the payload: nested user and mount namespaces
-// (mapped per the Spec), its ids, a new session, and only fds 0-2. It
-// starts as the payload stage (package confine), which confines itself
-// and execs the payload; report is init's end of the stage's socket.
-func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
+// (mapped per the Spec), its ids, a new session, and only fds 0-2 (and
+// the stage's socket, which startStage adds). It starts as the payload
+// stage (package confine), which confines itself and execs the payload.
+func payloadCommand(spec *Spec) (*exec.Cmd, error) {
 	p := spec.Process
 	env, err := confine.Environ(confinement(spec, lookPath(p.Args[0], p.Env, p.Cwd)), p.Env)
 	if err != nil {
-		return nil, report, err
+		return nil, err
 	}
-	r, w, err := newSocketPair()
-	if err != nil {
-		return nil, report, fmt.Errorf("creating the payload stage's socket: %w", err)
-	}
-	report = syncSocket{r}
-	cmd = &exec.Cmd{
-		Path:       stageExe,
-		Args:       p.Args,
-		Env:        env,
-		ExtraFiles: []*os.File{w},
-		Dir:        p.Cwd,
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
+	return &exec.Cmd{
+		Path:   stageExe,
+		Args:   p.Args,
+		Env:    env,
+		Dir:    p.Cwd,
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 			UidMappings:                sysMaps(spec.UIDMap),
@@ -82,21 +76,7 @@ func payloadCommand(spec *Spec) (cmd *exec.Cmd, report syncSocket, err error) {
 			Pdeathsig:                  syscall.SIGKILL,
 			AmbientCaps:                []uintptr{unix.CAP_SETPCAP},
 		},
-	}
-	return cmd, report, nil
-}
-
-// startPayload starts the payload stage and waits until it has exec'd the
-// payload. A payload that cannot be exec'd ends init with 126 or 127, as
-// podman does; a stage that cannot confine it is a setup error.
-func startPayload(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string, sock syncSocket) error {
-	err := startStage(cmd, report, d, name)
-	var ee *execError
-	if errors.As(err, &ee) {
-		_ = sock.send(message{Type: msgExecError, Code: ee.code, Error: ee.msg})
-		os.Exit(ee.code)
-	}
-	return err
+	}, nil
 }
 
 // execError is a command the payload stage could not exec: 126 or 127.
@@ -107,33 +87,63 @@ type execError struct {
 
 func (e *execError) Error() string { return e.msg }
 
-// startStage starts the payload stage (cmd, from payloadCommand) and waits
-// until it has exec'd its command: the payload, or a process of `sandbox
-// exec`. A command it cannot exec is an *execError; a stage that cannot
-// start or confine it, a setup error.
-func startStage(cmd *exec.Cmd, report syncSocket, d *confine.Denials, name string) error {
-	err := cmd.Start()
-	cmd.ExtraFiles[0].Close()
+// stage is a payload stage that is starting: it confines itself, then
+// waits for init's go-ahead (proceed) before it execs its command, so
+// that its start-up (a Go runtime's) runs beside init's last steps.
+type stage struct {
+	cmd    *exec.Cmd
+	report syncSocket // init's end of the stage's socket
+	name   string     // the command, as the user gave it
+}
+
+// startStage starts the payload stage (cmd, from payloadCommand) for the
+// command name: the payload, or a process of `sandbox exec`. A stage that
+// cannot start is a setup error.
+func startStage(cmd *exec.Cmd, name string) (*stage, error) {
+	r, w, err := newSocketPair()
+	if err != nil {
+		return nil, fmt.Errorf("creating the payload stage's socket: %w", err)
+	}
+	cmd.ExtraFiles = []*os.File{w} // confine's report fd
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+	}
 	if errors.Is(err, unix.ENOENT) {
 		// The stage is this binary, exec'd inside the sandbox's root: a
 		// dynamically linked build finds no loader in an image without one.
-		return &SetupError{
+		return nil, &SetupError{
 			Msg: fmt.Sprintf("starting the payload stage (this binary, run inside the sandbox's root): %v", err),
 			Fix: "build sandbox statically: CGO_ENABLED=0 go build ./cmd/sandbox (make build does)",
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("starting the payload stage: %w", err)
+		return nil, fmt.Errorf("starting the payload stage: %w", err)
 	}
-	err = confine.Wait(report.f, d)
+	return &stage{cmd: cmd, report: syncSocket{r}, name: name}, nil
+}
+
+// proceed lets the stage exec its command and waits until it has,
+// serving the filter's listener into d. A command it cannot exec is an
+// *execError; a stage that could not confine it, a setup error.
+func (s *stage) proceed(d *confine.Denials) error {
+	defer s.report.f.Close() // also the go-ahead's refusal, should we fail
+	if err := confine.Proceed(s.report.f); err != nil {
+		return err
+	}
+	err := confine.Wait(s.report.f, d)
 	var ee *confine.ExecError
 	if !errors.As(err, &ee) {
 		return err
 	}
-	_ = cmd.Wait()
-	code, msg := execFailure(name, ee.Errno)
+	_ = s.cmd.Wait()
+	code, msg := execFailure(s.name, ee.Errno)
 	return &execError{code: code, msg: msg}
 }
+
+// pid is the stage's, and after proceed the command's, process id.
+func (s *stage) pid() int { return s.cmd.Process.Pid }
 
 // lookPath finds name in the payload's PATH, relative to its working
 // directory; like execvp, a name with a slash is used as it is.
