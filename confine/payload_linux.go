@@ -177,11 +177,15 @@ func runStage() {
 	fail(report{Type: reportExecError, Code: int(errno)})
 }
 
-// apply applies, in order: a session keyring of the payload's own, then
+// apply applies, in order: a persona without the flags that weaken ASLR
+// or NX, a session keyring of the payload's own, then
 // Landlock, then an empty bounding set (capbset_linux.go), then the
 // seccomp filter (last: it denies keyctl). It returns
 // the filter's listener, if it has one.
 func apply(c Policy) (*os.File, error) {
+	if err := resetPersona(); err != nil {
+		return nil, err
+	}
 	// The session keyring is inherited from the user's login and is not
 	// namespaced: join a new anonymous one, so that even a profile that
 	// allows the key calls reaches none of the host's keys.
@@ -222,4 +226,22 @@ func apply(c Policy) (*os.File, error) {
 		return nil, fmt.Errorf("installing the seccomp filter: %w", err)
 	}
 	return nil, nil
+}
+
+// resetPersona clears the persona flags that weaken address-space layout
+// randomisation or NX (`setarch -R sandbox run ...`): the filter denies
+// the payload setting them, so it does not start with them either. An
+// exec that gains privileges clears them too; the payload's gains none.
+func resetPersona() error {
+	cur, _, errno := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	if errno != 0 {
+		return fmt.Errorf("reading the persona: %w", os.NewSyscallError("personality", errno))
+	}
+	if cur&seccomp.WeakeningPersona == 0 {
+		return nil
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_PERSONALITY, cur&^seccomp.WeakeningPersona, 0, 0); errno != 0 {
+		return fmt.Errorf("clearing the persona's ASLR and NX flags: %w", os.NewSyscallError("personality", errno))
+	}
+	return nil
 }

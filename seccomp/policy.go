@@ -80,9 +80,10 @@ const (
 	tiocsti          = 0x5412
 	tioclinux        = 0x541c
 	personalityQuery = 0xffffffff // personality(0xffffffff) only reads the persona
-	// Persona flags that weaken address-space layout randomisation or NX:
-	// ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO, ADDR_COMPAT_LAYOUT, READ_IMPLIES_EXEC.
-	weakeningPersona = 0x0040000 | 0x0100000 | 0x0200000 | 0x0400000
+	// WeakeningPersona are the persona flags that weaken address-space
+	// layout randomisation or NX: ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO,
+	// ADDR_COMPAT_LAYOUT, READ_IMPLIES_EXEC.
+	WeakeningPersona = 0x0040000 | 0x0100000 | 0x0200000 | 0x0400000
 )
 
 // table is the default policy. Groups are what the guide and `profile
@@ -112,7 +113,7 @@ var table = []Rule{
 	{Syscall: "mount_setattr", Group: "mount_api"},
 	{Syscall: "personality", Group: "personality", When: []Cond{
 		{Arg: 0, Op: NotEqual, Value: personalityQuery},
-		{Arg: 0, Op: BitsSet, Value: weakeningPersona},
+		{Arg: 0, Op: BitsSet, Value: WeakeningPersona},
 	}},
 	{Syscall: "ioctl", Group: "tiocsti", When: []Cond{{Arg: 1, Op: Equal, Value: tiocsti}}},
 	{Syscall: "ioctl", Group: "tioclinux", When: []Cond{{Arg: 1, Op: Equal, Value: tioclinux}}},
