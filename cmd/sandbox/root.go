@@ -57,5 +57,8 @@ the project directory writable, a private home, /tmp and /dev. No daemon, no roo
 			root.AddCommand(c.new())
 		}
 	}
+	// cobra adds its `completion` command (four more, with flags) on
+	// every Execute; a root for one other command never reaches it.
+	root.CompletionOptions.DisableDefaultCmd = only != ""
 	return root
 }

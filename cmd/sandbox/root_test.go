@@ -39,8 +39,13 @@ func TestRootForOneCommandReadsTheSame(t *testing.T) {
 		}
 	}
 	walk(full, nil)
-	if out := execute(newRootFor([]string{"--help"}), []string{"--help"}); !strings.Contains(out, "run ") || !strings.Contains(out, "version ") {
+	if out := execute(newRootFor([]string{"--help"}), []string{"--help"}); !strings.Contains(out, "run ") || !strings.Contains(out, "version ") || !strings.Contains(out, "completion ") {
 		t.Errorf("sandbox --help does not list every command:\n%s", out)
+	}
+	// The root for one command has no `completion` (cobra's, built on
+	// each Execute); the root for `completion` has it.
+	if out := execute(newRootFor([]string{"completion", "bash"}), []string{"completion", "bash"}); !strings.Contains(out, "bash completion") {
+		t.Errorf("sandbox completion bash:\n%.300s", out)
 	}
 }
 
