@@ -32,9 +32,16 @@ func Send(f *os.File, v any, fds ...int) error {
 // and returns neither files nor an error: a caller passes a zero message
 // and reads an empty type as the end.
 func Recv(f *os.File, v any) ([]*os.File, error) {
-	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
+		size, err := peekSize(int(f.Fd()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, max(size, 1))
 		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
@@ -72,6 +79,19 @@ func Recv(f *os.File, v any) ([]*os.File, error) {
 		}
 		return files, nil
 	}
+}
+
+// peekSize waits for the next datagram on fd and returns its length,
+// capped at maxMessage, without taking it: MSG_TRUNC makes recvmsg on a
+// unix socket return the datagram's real length. A buffer of that size
+// instead of one of maxMessage for every message: the Spec and the
+// lifecycle messages are a few hundred bytes to a few kilobytes, and 1
+// MiB each, zeroed, was most of the CLI's heap, and its one GC cycle, on
+// every run (issue 18). The fds stay queued with the datagram: without a
+// control buffer, peeking installs none.
+func peekSize(fd int) (int, error) {
+	n, _, _, _, err := unix.Recvmsg(fd, nil, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+	return min(n, maxMessage), err
 }
 
 // CloseAll closes files that came with a message nobody keeps.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,45 @@ func TestRecvClosesFdsOfABadMessage(t *testing.T) {
 	if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Errorf("the passed fd was kept open: read %d, %v", n, err)
 	}
+}
+
+// TestRecvSizesItsBuffer: a message gets a buffer of its own size, not
+// one of maxMessage (1 MiB zeroed per message was most of a run's heap,
+// issue 18), and a large message still crosses whole, with its fds,
+// after a small one: the size comes from peeking at each datagram.
+func TestRecvSizesItsBuffer(t *testing.T) {
+	a, b := socketPair(t)
+	small := message{Type: MsgExec, Exec: &ExecRequest{Args: []string{"true"}}}
+	big := message{Type: MsgExec, Exec: &ExecRequest{Args: []string{strings.Repeat("x", 100<<10)}}}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := Send(a, small); err != nil {
+		t.Fatal(err)
+	}
+	if err := Send(a, big, int(w.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var got message
+	if _, err := Recv(b, &got); err != nil || got.Exec == nil || got.Exec.Args[0] != "true" {
+		t.Fatalf("Recv of the small message = %+v, %v", got, err)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+		t.Errorf("Recv of a %d-byte message allocated %d bytes, want a buffer of about its size", len(`{"type":"exec"}`), n)
+	}
+	var gotBig message
+	files, err := Recv(b, &gotBig)
+	if err != nil || gotBig.Exec == nil || gotBig.Exec.Args[0] != big.Exec.Args[0] {
+		t.Fatalf("Recv of the 100 KiB message: %v (args intact: %v)", err, gotBig.Exec != nil && gotBig.Exec.Args[0] == big.Exec.Args[0])
+	}
+	if len(files) != 1 {
+		t.Fatalf("Recv of the 100 KiB message returned %d files, want 1", len(files))
+	}
+	files[0].Close()
 }

@@ -204,33 +204,3 @@ func TestInsecureHintOnlyWhenNotAllowed(t *testing.T) {
 		t.Errorf("hint for a registry already allowed plain HTTP = %q, tells the user to list it", h)
 	}
 }
-
-func TestAddUseKeepsAnUnchangedRecord(t *testing.T) {
-	s := openStore(t, Limits{})
-	u := Use{ID: "proj-1", Project: "/src/proj", Digest: "sha256:" + strings.Repeat("a", 64)}
-	if err := s.AddUse(u); err != nil {
-		t.Fatal(err)
-	}
-	before, err := os.Stat(s.usePath(u.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddUse(u); err != nil {
-		t.Fatal(err)
-	}
-	after, err := os.Stat(s.usePath(u.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, after) {
-		t.Error("an unchanged use was written again (a new file replaced the record)")
-	}
-	u.Digest = "sha256:" + strings.Repeat("b", 64)
-	if err := s.AddUse(u); err != nil {
-		t.Fatal(err)
-	}
-	uses, err := s.Uses()
-	if err != nil || len(uses) != 1 || uses[0] != u {
-		t.Errorf("Uses() = %+v, %v; want the changed use %+v", uses, err, u)
-	}
-}

@@ -181,8 +181,21 @@ func List() ([]Info, error) {
 }
 
 func list(runs string) ([]Info, error) {
+	// One read of the directory, not one per kind of entry (issue 18).
+	var news, dirs, paths []string
+	entries, _ := os.ReadDir(runs)
+	for _, e := range entries {
+		p := filepath.Join(runs, e.Name())
+		switch filepath.Ext(e.Name()) {
+		case ".new":
+			news = append(news, p)
+		case ".d":
+			dirs = append(dirs, p)
+		case ".json":
+			paths = append(paths, p)
+		}
+	}
 	// A PID.new left by a run killed while registering: its process is gone.
-	news, _ := filepath.Glob(filepath.Join(runs, "*.new"))
 	for _, p := range news {
 		pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(p), ".new"))
 		if err == nil && errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
@@ -191,7 +204,6 @@ func list(runs string) ([]Info, error) {
 	}
 	// A PID.d without its record: the run failed before it registered
 	// (a name in use, say) and its process is gone (review 12, F5).
-	dirs, _ := filepath.Glob(filepath.Join(runs, "*.d"))
 	for _, d := range dirs {
 		base := strings.TrimSuffix(d, ".d")
 		pid, err := strconv.Atoi(filepath.Base(base))
@@ -199,7 +211,6 @@ func list(runs string) ([]Info, error) {
 			os.RemoveAll(d)
 		}
 	}
-	paths, _ := filepath.Glob(filepath.Join(runs, "*.json"))
 	var out []Info
 	for _, p := range paths {
 		f, err := os.Open(p)

@@ -88,3 +88,53 @@ func TestSweepsFilesOfUnregisteredRuns(t *testing.T) {
 		t.Errorf("a live process's files went: %v", err)
 	}
 }
+
+// TestListSweepsEachKindOfLeftover: one listing (one read of the
+// directory, issue 18) sweeps a dead run's PID.new, its unlocked
+// PID.json with its PID.d and PID.root, and keeps a live process's
+// PID.new.
+func TestListSweepsEachKindOfLeftover(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	dir, err := runsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	live := exec.Command("sleep", "600")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	at := func(pid int, ext string) string { return filepath.Join(dir, strconv.Itoa(pid)+ext) }
+	gone := []string{at(dead.Process.Pid, ".new"), at(dead.Process.Pid+1, ".json"), at(dead.Process.Pid+1, ".d"), at(dead.Process.Pid+1, ".root")}
+	kept := at(live.Process.Pid, ".new")
+	for _, p := range append(gone, kept) {
+		var err error
+		if ext := filepath.Ext(p); ext == ".d" || ext == ".root" {
+			err = os.Mkdir(p, 0o700)
+		} else {
+			err = os.WriteFile(p, []byte(`{"pid":1}`), 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 0 {
+		t.Errorf("List() = %+v, want no live runs", listed)
+	}
+	for _, p := range gone {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s stays after the listing: %v", filepath.Base(p), err)
+		}
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("a live process's %s went: %v", filepath.Base(kept), err)
+	}
+}

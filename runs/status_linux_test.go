@@ -85,3 +85,35 @@ func TestLogWriterRotatesOnceAndKeepsStreams(t *testing.T) {
 		t.Errorf("first record = %+v, %v", first, ok)
 	}
 }
+
+// TestFinishAndWaitExitedForRunsNotKept: a kept run records how it ended
+// in exit.json; one that is not kept writes none (its state directory
+// goes at once, issue 18), and WaitExited takes its vanishing as its end
+// instead of "no sandbox run", which `sandbox stop` of a foreground run
+// used to print.
+func TestFinishAndWaitExitedForRunsNotKept(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	for _, keep := range []bool{true, false} {
+		rec, err := Register(Info{PID: os.Getpid(), Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := Status{Info: rec.info, Status: "running", Dir: rec.Dir()}
+		rec.Finish(ExitInfo{Code: 3})
+		_, err = os.Stat(filepath.Join(rec.Dir(), exitFile))
+		if keep && err != nil || !keep && !os.IsNotExist(err) {
+			t.Errorf("keep %v: exit.json after Finish: %v", keep, err)
+		}
+		rec.Release()
+		got, err := WaitExited(st, 0)
+		switch {
+		case err != nil || got.Running():
+			t.Errorf("keep %v: WaitExited after the run ended = %+v, %v; want it ended", keep, got, err)
+		case keep && (got.Exit == nil || got.Exit.Code != 3):
+			t.Errorf("keep %v: WaitExited = %+v, want exit code 3", keep, got.Exit)
+		}
+		if keep {
+			Remove(got)
+		}
+	}
+}

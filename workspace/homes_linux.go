@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,10 +42,19 @@ type homeRecord struct {
 	Project string `json:"project"`
 }
 
-// TouchHome records that project's home was used now.
+// TouchHome records that project's home was used now. A record that
+// already says so only gets its mtime set: rewriting it (O_TRUNC on a
+// disk file) cost each run ~0.25 ms against 3 µs (issue 18).
 func TouchHome(homeDir, project string) {
 	b, _ := json.Marshal(homeRecord{Project: project})
-	_ = os.WriteFile(homeDir+".json", b, 0o600)
+	path := homeDir + ".json"
+	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, b) {
+		now := time.Now()
+		if os.Chtimes(path, now, now) == nil {
+			return
+		}
+	}
+	_ = os.WriteFile(path, b, 0o600)
 }
 
 // Homes lists the per-project homes and image sandboxes, most recently

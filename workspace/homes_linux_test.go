@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sandbox/host"
 )
@@ -29,5 +30,38 @@ func TestRemoveHomeRefusesARunningProject(t *testing.T) {
 	}
 	if _, err := os.Stat(home); err != nil {
 		t.Errorf("the running project's home is gone: %v", err)
+	}
+}
+
+// TestTouchHome: the home's record says which project it is and when it
+// was last used (its mtime), whether it was missing, held other content,
+// or already said so (then only its mtime is set: issue 18).
+func TestTouchHome(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "app-0123456789ab")
+	record := home + ".json"
+	want := `{"project":"/src/app"}`
+	old := time.Now().Add(-48 * time.Hour)
+	for _, tc := range []struct {
+		name    string
+		content string // "": no record
+	}{{"missing", ""}, {"other content", `{"project":"/elsewhere"}`}, {"current", want}} {
+		os.Remove(record)
+		if tc.content != "" {
+			if err := os.WriteFile(record, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(record, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := time.Now().Add(-time.Second)
+		TouchHome(home, "/src/app")
+		b, err := os.ReadFile(record)
+		if err != nil || string(b) != want {
+			t.Errorf("%s: record after TouchHome = %q, %v; want %q", tc.name, b, err, want)
+		}
+		if fi, err := os.Stat(record); err != nil || fi.ModTime().Before(before) {
+			t.Errorf("%s: record's mtime after TouchHome = %v, %v; want now", tc.name, fi.ModTime(), err)
+		}
 	}
 }

@@ -31,13 +31,19 @@ type ProjectCheck struct {
 // `cd ~/.config/nvim && sandbox run` does not hand over init.lua unasked.
 func CheckProject(project string, h host.Host, c ProjectCheck) error {
 	real := resolved(project)
+	// Each path is resolved once: EvalSymlinks lstats every component,
+	// and these checks ran it twice for most of them (issue 18).
+	home := ""
+	if h.Home != "" {
+		home = resolved(h.Home)
+	}
 	why := ""
 	switch {
 	case real == "/":
 		why = "the root directory"
 	case real == "/tmp" || real == "/var/tmp" || real == "/dev/shm" || real == resolved(os.TempDir()):
 		why = "a directory shared by every program on the host"
-	case h.Home != "" && within(real, resolved(h.Home)):
+	case home != "" && within(real, home):
 		why = "your home directory or a directory above it"
 	}
 	own := []string{h.DataDir}
@@ -46,7 +52,10 @@ func CheckProject(project string, h host.Host, c ProjectCheck) error {
 	}
 	own = append(own, c.RunDir)
 	for _, dir := range own {
-		if why == "" && dir != "" && (within(real, resolved(dir)) || within(resolved(dir), real)) {
+		if why != "" || dir == "" {
+			continue
+		}
+		if r := resolved(dir); within(real, r) || within(r, real) {
 			why = "the sandbox tool's own directory " + dir + " or holds it"
 		}
 	}
@@ -56,7 +65,7 @@ func CheckProject(project string, h host.Host, c ProjectCheck) error {
 			Fix: "run sandbox init in the project's own directory (it writes sandbox.toml there), or name it with --project DIR",
 		}
 	}
-	if dir := hostCodeDir(real, h); dir != "" && !c.Named {
+	if dir := hostCodeDir(real, home, h); dir != "" && !c.Named {
 		return &Error{
 			Msg: fmt.Sprintf("the project directory would be %s, which is in %s, where programs on the host read configuration and code from (editor, shell, git, autostart): a sandbox gets its project read-write", project, dir),
 			Fix: "if you mean to give the sandbox this directory, name it: sandbox run --project " + project + "; else run sandbox in the project's own directory",
@@ -69,11 +78,11 @@ func CheckProject(project string, h host.Host, c ProjectCheck) error {
 // from, or "": a dot-directory of the home (~/.config, ~/.local/bin,
 // ~/.vim, ~/.oh-my-zsh), $XDG_CONFIG_HOME and $XDG_DATA_HOME wherever
 // they are, and ~/bin. A project holding one of them is refused too.
-func hostCodeDir(real string, h host.Host) string {
-	if h.Home == "" {
+// home is h.Home resolved.
+func hostCodeDir(real, home string, h host.Host) string {
+	if home == "" {
 		return ""
 	}
-	home := resolved(h.Home)
 	if rel, err := filepath.Rel(home, real); err == nil && strings.HasPrefix(rel, ".") && !escapesRel(rel) && rel != "." {
 		return filepath.Join(home, strings.SplitN(rel, "/", 2)[0])
 	}

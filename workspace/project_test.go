@@ -107,3 +107,40 @@ func TestCheckProjectLinkedHostCode(t *testing.T) {
 		t.Errorf("named with --project, ~/dotfiles is refused: %v", err)
 	}
 }
+
+// TestCheckProjectResolvesEachDir: the home and the tool's own
+// directories are compared by where their links lead (each resolved
+// once, issue 18): a project that is one of them, or holds one, under its
+// real path is refused.
+func TestCheckProjectResolvesEachDir(t *testing.T) {
+	tmp := t.TempDir()
+	for _, d := range []string{"real/home/.config", "real/data/sandbox", "real/run/sandbox", "src/app"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []string{"home", "data", "run"} {
+		if err := os.Symlink(filepath.Join(tmp, "real", l), filepath.Join(tmp, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := host.Host{Home: filepath.Join(tmp, "home"), DataDir: filepath.Join(tmp, "data", "sandbox")}
+	run := filepath.Join(tmp, "run", "sandbox")
+	for _, tt := range []struct {
+		project string
+		refused bool
+	}{
+		{"real/home", true},
+		{"real", true},
+		{"real/home/.config", true},
+		{"real/data/sandbox", true},
+		{"real/data", true},
+		{"real/run/sandbox", true},
+		{"src/app", false},
+	} {
+		err := CheckProject(filepath.Join(tmp, tt.project), h, ProjectCheck{RunDir: run})
+		if refused := err != nil; refused != tt.refused {
+			t.Errorf("CheckProject(%s) = %v, want refused %v", tt.project, err, tt.refused)
+		}
+	}
+}

@@ -6,6 +6,6 @@ import (
 
 // addDeviceFlags adds --device (run, shell, profile show).
 func (o *profileOptions) addDeviceFlags(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&o.overrides.Devices, "device", nil,
+	repeatedVar(cmd.Flags(), &o.overrides.Devices, "device", "",
 		"make a host device node (`PATH` under /dev, e.g. /dev/kvm) or a CDI device (vendor.example.com/class=name) visible inside (repeatable)")
 }

@@ -53,7 +53,7 @@ cannot be reached.`,
 	f.BoolVarP(&o.noTTY, "no-tty", "T", false, "use pipes even on a terminal")
 	f.StringVarP(&o.user, "user", "u", "", `"self" (your uid) or "root" (uid 0 inside); default: the run's`)
 	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside (relative: to the run's)")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set `KEY=VALUE` inside (repeatable)")
+	repeatedVar(f, &o.env, "env", "e", "set `KEY=VALUE` inside (repeatable)")
 	cmd.MarkFlagsMutuallyExclusive("tty", "no-tty")
 	return cmd
 }

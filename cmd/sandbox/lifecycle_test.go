@@ -344,3 +344,36 @@ func TestDetachedRunWithSetupSteps(t *testing.T) {
 		t.Errorf("ps -a = %+v, want only the run", runs)
 	}
 }
+
+// TestStopAForegroundRun: `sandbox stop` of a run that is not kept (no
+// --name, --detach or --log) stops it and succeeds; it used to say "no
+// sandbox run" once the run had taken its state directory with it, and
+// the run now leaves no exit.json behind to be found (issue 18).
+func TestStopAForegroundRun(t *testing.T) {
+	p := newProject(t)
+	n := 810000 + os.Getpid()
+	run := p.command("run", "--", "sh", "-c", "exec sleep $(("+strconv.Itoa(n)+"+1))")
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { run.Process.Kill(); run.Wait() })
+	var id string
+	poll(t, "the run in ps", func() bool {
+		for _, r := range p.ps(t) {
+			if r.Status == "running" {
+				id = r.ID
+			}
+		}
+		return id != ""
+	})
+	poll(t, "the run's sleep", func() bool { return len(processesWith("sleep "+strconv.Itoa(n+1))) > 0 })
+	if out, errOut, code := p.run(t, "stop", "-t", "5", id); code != 0 || strings.TrimSpace(out) != id {
+		t.Errorf("stop %s: code %d, stdout %q, stderr %q; want its id", id, code, out, errOut)
+	}
+	if code := exitCodeOf(run.Wait()); code != 143 {
+		t.Errorf("the stopped run exited %d, want 143", code)
+	}
+	if runs := p.ps(t); len(runs) != 0 {
+		t.Errorf("a run that is not kept left %+v", runs)
+	}
+}

@@ -20,7 +20,7 @@ func main() {
 
 // run executes the CLI and returns the process exit code.
 func run(args []string) int {
-	cmd := newRootCmd()
+	cmd := newRootFor(args)
 	cmd.SetArgs(args)
 	return exitCode(cmd.Execute(), os.Stderr)
 }

@@ -33,14 +33,14 @@ func (o *profileOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "profile", "f", "", "profile file (default: the nearest sandbox.toml up from here, else the built-in one)")
 	f.StringVar(&o.project, "project", "", "the project root (default: the nearest directory up from here with a sandbox.toml, else this one)")
-	f.StringArrayVarP(&o.overrides.Env, "env", "e", nil, "set `KEY=VALUE` inside (repeatable)")
-	f.StringArrayVarP(&o.overrides.Mounts, "mount", "v", nil, "bind `SRC:DST[:ro]` or tmpfs:DST (repeatable)")
+	repeatedVar(f, &o.overrides.Env, "env", "e", "set `KEY=VALUE` inside (repeatable)")
+	repeatedVar(f, &o.overrides.Mounts, "mount", "v", "bind `SRC:DST[:ro]` or tmpfs:DST (repeatable)")
 	f.StringVarP(&o.overrides.Workdir, "workdir", "w", "", "working directory, relative to the project root")
 	f.StringVarP(&o.overrides.User, "user", "u", "", `"self" (your uid) or "root" (uid 0 inside)`)
 	f.StringVar(&o.overrides.Hostname, "hostname", "", "hostname inside")
 	f.StringVar(&o.overrides.Network, "network", "", `network mode: "none", "proxy", "slirp" or "host" ([network] mode)`)
-	f.StringArrayVarP(&o.overrides.Publish, "publish", "p", nil, "publish a port, `[IP:]HOSTPORT:PORT[/PROTO]` (repeatable; [network] ports)")
-	f.StringArrayVar(&o.overrides.Allow, "allow", nil, "let the proxy reach `HOST` (repeatable; [network] allow; mode none becomes proxy)")
+	repeatedVar(f, &o.overrides.Publish, "publish", "p", "publish a port, `[IP:]HOSTPORT:PORT[/PROTO]` (repeatable; [network] ports)")
+	repeatedVar(f, &o.overrides.Allow, "allow", "", "let the proxy reach `HOST` (repeatable; [network] allow; mode none becomes proxy)")
 }
 
 // load resolves the profile: built-in defaults < profile file < flags.
