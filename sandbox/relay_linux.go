@@ -24,6 +24,9 @@ type relay struct {
 	stdin, stdout *os.File
 	ctl           *controller // exec and stop requests
 	started       func()
+	// running: init reported the payload's start. Before, init may not
+	// catch signals yet (as pid 1 it would drop them).
+	running bool
 }
 
 // abort kills init, waits for it, and returns err.
@@ -63,6 +66,14 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 			if sig == unix.SIGWINCH && r.term != nil {
 				r.term.Resize()
 				continue
+			}
+			if !r.running {
+				// Init may not catch it yet: as pid 1 of its namespace it
+				// would ignore it, or the runtime's default would end it
+				// with a status of its own. The run ends as the payload
+				// would have ended by the signal (review 18b, F1).
+				_ = r.abort(nil)
+				return exitSignalShift + int(sig.(syscall.Signal)), nil
 			}
 			_ = unix.Kill(r.pid, sig.(syscall.Signal))
 		case <-r.term.HungUp():
@@ -106,6 +117,7 @@ func (r *relay) handle(m received) (code int, done bool, err error) {
 			return 0, true, r.abort(err)
 		}
 	case msgStarted:
+		r.running = true
 		if r.started != nil {
 			r.started()
 		}

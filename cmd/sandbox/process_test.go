@@ -155,6 +155,39 @@ func TestSignalsReachPayload(t *testing.T) {
 	}
 }
 
+// A SIGTERM at any moment of a run's start ends it as the payload's
+// would, soon: 143 (or, before the CLI catches signals, by SIGTERM). Sent before init caught signals, it once was lost (the
+// payload ran to its end: exit 0) or ended the run 125 (review 18b, F1).
+func TestEarlySignalEndsTheRun(t *testing.T) {
+	p := newProject(t)
+	for i := range 16 {
+		cmd := p.command("run", "--", "sleep", "30")
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			// Before the CLI catches signals, SIGTERM ends it (the shell
+			// says 143 for both); init then dies with it.
+			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !(ws.Exited() && ws.ExitStatus() == 143) && !(ws.Signaled() && ws.Signal() == syscall.SIGTERM) {
+				t.Errorf("SIGTERM %v after the start: exit = %v, want status 143 or death by SIGTERM", time.Since(start).Round(time.Millisecond), err)
+			}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("SIGTERM %d ms after the start was lost: the run went on", i*5)
+		}
+	}
+}
+
 func TestDieWithParent(t *testing.T) {
 	p := newProject(t)
 	// Two sleeps with arguments no other run has (this process's pid and
