@@ -33,9 +33,14 @@ func Send(f *os.File, v any, fds ...int) error {
 // and reads an empty type as the end.
 func Recv(f *os.File, v any) ([]*os.File, error) {
 	oob := make([]byte, unix.CmsgSpace(4*4))
+	// A peer that closed with a message of ours unread makes the kernel
+	// report ECONNRESET once, before what the peer sent: init's last
+	// report when it failed before it read the Spec. Read on, once.
+	reset := false
 	for {
 		size, err := peekSize(int(f.Fd()))
-		if err == unix.EINTR {
+		if err == unix.EINTR || (err == unix.ECONNRESET && !reset) {
+			reset = reset || err == unix.ECONNRESET
 			continue
 		}
 		if err != nil {
@@ -43,7 +48,8 @@ func Recv(f *os.File, v any) ([]*os.File, error) {
 		}
 		buf := make([]byte, max(size, 1))
 		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
+		if err == unix.EINTR || (err == unix.ECONNRESET && !reset) {
+			reset = reset || err == unix.ECONNRESET
 			continue
 		}
 		if err != nil {

@@ -148,3 +148,25 @@ func TestRecvSizesItsBuffer(t *testing.T) {
 	}
 	files[0].Close()
 }
+
+// A peer that sent its last message and closed with ours unread (init
+// failing before it read the Spec) is read to its last message and end:
+// the kernel's one ECONNRESET first is read past.
+func TestRecvReadsPastAPeersReset(t *testing.T) {
+	a, b := socketPair(t)
+	if err := Send(a, message{Type: MsgExec}); err != nil { // never read by b
+		t.Fatal(err)
+	}
+	if err := Send(b, message{Type: MsgExecFailed, Error: "setup failed"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	var got message
+	if _, err := Recv(a, &got); err != nil || got.Type != MsgExecFailed || got.Error != "setup failed" {
+		t.Fatalf("Recv = %+v, %v; want the peer's last message", got, err)
+	}
+	var end message
+	if files, err := Recv(a, &end); err != nil || files != nil || end.Type != "" {
+		t.Errorf("Recv after it = %+v, %v, %v; want the end", end, files, err)
+	}
+}

@@ -70,6 +70,9 @@ func initStage1(sock syncSocket) {
 	}
 	if dropErr != nil {
 		_ = sock.send(message{Type: msgError, Error: dropErr.Error()})
+		// Take the Spec the parent sends next, so that its send works
+		// and it reads this error instead of failing to send.
+		_, _, _ = sock.recv()
 		os.Exit(ExitSetup)
 	}
 	if kept {
