@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -183,7 +184,12 @@ func ListAll() ([]Status, error) {
 	for _, r := range live {
 		byID[r.ID] = r
 	}
-	entries, _ := os.ReadDir(root)
+	// An unreadable state directory is an error, not an empty list:
+	// WaitExited takes a run it does not list as ended (review 18b, F2).
+	entries, err := os.ReadDir(root)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
 	var out []Status
 	for _, e := range entries {
 		dir := filepath.Join(root, e.Name())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sandbox/internal/testenv"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,30 @@ func TestFinishAndWaitExitedForRunsNotKept(t *testing.T) {
 		if keep {
 			Remove(got)
 		}
+	}
+}
+
+// A state directory that cannot be read is an error for WaitExited, not a
+// run that ended: `sandbox stop` would report success for a running one
+// (review 18b, F2).
+func TestWaitExitedWithAnUnreadableStateDir(t *testing.T) {
+	testenv.Require(t, testenv.Unprivileged) // root reads a directory of mode 000
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	rec, err := Register(Info{PID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	root, err := stateRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(root, 0o700)
+	st := Status{Info: rec.info, Status: "running", Dir: rec.Dir()}
+	if got, err := WaitExited(st, 0); err == nil {
+		t.Errorf("WaitExited with the state directory unreadable = %+v, nil; want an error", got)
 	}
 }
