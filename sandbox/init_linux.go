@@ -32,11 +32,13 @@ func init() {
 func initMain(stage string) {
 	sock := syncSocket{os.NewFile(syncFD, "sync")}
 	// Stage 1 waits until the parent has written the id maps (its step
-	// 4). A single-id map, written by the runtime, starts init at stage 2.
+	// 4), and may have read the Spec by then. A single-id map, written by
+	// the runtime, starts init at stage 2.
+	var spec *Spec
 	if stage != "2" {
-		initStage1(sock)
+		spec = initStage1(sock)
 	}
-	code, err := initStage2(sock)
+	code, err := initStage2(sock, spec)
 	if err != nil {
 		var hint string
 		var h interface{ Hint() string }
@@ -53,48 +55,50 @@ func initMain(stage string) {
 // exec'd holding the namespace's capabilities as ambient ones
 // (userns.AmbientCaps), since an exec before uid 0 is mapped grants none.
 // The exec made them permitted and effective: it empties the ambient set
-// at once, while newuidmap runs, and is uid 0 with the full set once
-// mapped, as an exec after the map would have left it (docs/internal.md,
-// "Process model"). Started without them (a cgo build), it executes
-// itself again once mapped. A failure is reported once mapped, when the
-// parent reads init's messages, not while newuidmap still needs init.
-func initStage1(sock syncSocket) {
-	kept := userns.KeptAmbient()
-	var dropErr error
-	if kept {
-		dropErr = userns.DropAmbient()
+// at once and reads the Spec, which the parent sends first, while
+// newuidmap runs; once mapped it is uid 0 with the full set, as an exec
+// after the map would have left it (docs/internal.md, "Process model"),
+// and returns the Spec. Started without them (a cgo build), it executes
+// itself again once mapped, and stage 2 reads the Spec. A failure is
+// reported once mapped, when the parent reads init's messages.
+func initStage1(sock syncSocket) *Spec {
+	if !userns.KeptAmbient() {
+		if m, _, err := sock.recv(); err != nil || m.Type != msgMapped {
+			os.Exit(ExitSetup)
+		}
+		err := reexec.Exec("2")
+		_ = sock.send(message{Type: msgError, Error: fmt.Sprintf("re-executing init: %v", err)})
+		os.Exit(ExitSetup)
 	}
-	m, _, err := sock.recv()
-	if err != nil || m.Type != msgMapped {
+	dropErr := userns.DropAmbient()
+	spec, err := readSpec(sock)
+	if err != nil {
+		os.Exit(ExitSetup)
+	}
+	if m, _, err := sock.recv(); err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
 	if dropErr != nil {
 		_ = sock.send(message{Type: msgError, Error: dropErr.Error()})
-		// Take the Spec the parent sends next, so that its send works
-		// and it reads this error instead of failing to send.
-		_, _, _ = sock.recv()
 		os.Exit(ExitSetup)
 	}
-	if kept {
-		return
-	}
-	err = reexec.Exec("2")
-	_ = sock.send(message{Type: msgError, Error: fmt.Sprintf("re-executing init: %v", err)})
-	os.Exit(ExitSetup)
+	return spec
 }
 
 // initStage2 is the story of the sandbox's pid 1, in step with the
 // parent's (Run, run_linux.go). Stage 1 ended with the id maps written.
-func initStage2(sock syncSocket) (int, error) {
+func initStage2(sock syncSocket, spec *Spec) (int, error) {
 	// 1. Die with the parent: re-arm the death signal the exec cleared.
 	if err := dieWithParent(sock); err != nil {
 		return 0, err
 	}
 
-	// 2. Read the Spec (the parent's step 6).
-	spec, err := readSpec(sock)
-	if err != nil {
-		return 0, err
+	// 2. Read the Spec (the parent's step 6), unless stage 1 did.
+	var err error
+	if spec == nil {
+		if spec, err = readSpec(sock); err != nil {
+			return 0, err
+		}
 	}
 
 	// 3. Close every fd but 0-2 on exec: whatever the user's shell leaked

@@ -24,6 +24,9 @@ type relay struct {
 	stdin, stdout *os.File
 	ctl           *controller // exec and stop requests
 	started       func()
+	// keptCaps: init was started at stage 1 with ambient capabilities,
+	// and reads the Spec before "mapped".
+	keptCaps bool
 	// running: init reported the payload's start. Before, init may not
 	// catch signals yet (as pid 1 it would drop them).
 	running bool

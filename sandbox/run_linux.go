@@ -105,20 +105,29 @@ func run(o RunOptions, rec *record, res *Result) (int, error) {
 	defer r.sock.f.Close()
 	r.ctl, r.started = ctl, o.Lifecycle.started(rec)
 
-	// 4. Map its ids (a single-id map is already written).
-	if err := mapIDs(o.Mapping, r); err != nil {
+	// 4. Map its ids (a single-id map is already written), 5. start the
+	// network's host side on init's namespaces, and 6. send the Spec:
+	// init builds the sandbox from it and starts the payload. An init
+	// that kept its capabilities through its exec (stage 1 with ambient
+	// ones) takes the Spec while newuidmap runs, and goes on at "mapped".
+	specFirst := r.keptCaps
+	if specFirst {
+		if err := r.sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
+			return 0, r.abort(err)
+		}
+	}
+	if err := mapIDs(o.Mapping, r, !specFirst); err != nil {
 		return 0, r.abort(err)
 	}
-
-	// 5. Start the network's host side on init's namespaces.
 	if err := o.Net.Start(r.pid, liveHolders); err != nil {
 		return 0, r.abort(err)
 	}
 	defer stopNetwork(o.Net, res)
-
-	// 6. Send the Spec: init builds the sandbox from it and starts the
-	// payload.
-	if err := r.sock.send(message{Type: msgSpec, Spec: o.Spec}); err != nil {
+	next := message{Type: msgSpec, Spec: o.Spec}
+	if specFirst {
+		next = message{Type: msgMapped}
+	}
+	if err := r.sock.send(next); err != nil {
 		return 0, r.abort(err)
 	}
 
@@ -161,7 +170,8 @@ func startInit(o RunOptions, stdin, stdout, stderr *os.File) (*relay, error) {
 		return nil, fmt.Errorf("starting sandbox init: %w", err)
 	}
 	started = true
-	return &relay{pid: cmd.Process.Pid, initDone: initDone, sock: syncSocket{parentEnd}, pipes: pipes, stdin: stdin, stdout: stdout, net: o.Net}, nil
+	return &relay{pid: cmd.Process.Pid, initDone: initDone, sock: syncSocket{parentEnd}, pipes: pipes, stdin: stdin, stdout: stdout, net: o.Net,
+		keptCaps: cmd.SysProcAttr.AmbientCaps != nil}, nil
 }
 
 // sandboxInit prepares the command that starts init in new namespaces,
@@ -240,15 +250,18 @@ func orStd(f, std *os.File) *os.File {
 	return std
 }
 
-// mapIDs writes init's outer id maps with newuidmap and newgidmap and
-// tells stage 1 to go on. A single-id map needs neither: the runtime wrote
-// it between clone and exec (sandboxInit).
-func mapIDs(m *userns.Mapping, r *relay) error {
+// mapIDs writes init's outer id maps with newuidmap and newgidmap and,
+// if tell, tells stage 1 to go on. A single-id map needs neither: the
+// runtime wrote it between clone and exec (sandboxInit).
+func mapIDs(m *userns.Mapping, r *relay, tell bool) error {
 	if m.Single() {
 		return nil
 	}
 	if err := m.Write(r.pid); err != nil {
 		return err
+	}
+	if !tell {
+		return nil
 	}
 	return r.sock.send(message{Type: msgMapped})
 }
