@@ -57,22 +57,9 @@ func TestConcurrentRegistersKeepTheirRecords(t *testing.T) {
 // (its name in use) left runs/PID.d without PID.json; once its process is
 // gone the next listing removes it, and a live process's is kept.
 func TestSweepsFilesOfUnregisteredRuns(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	dir, err := runsDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	live := exec.Command("sleep", "600")
-	if err := live.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
-	deadDir := filepath.Join(dir, strconv.Itoa(dead.Process.Pid)+".d")
-	liveDir := filepath.Join(dir, strconv.Itoa(live.Process.Pid)+".d")
+	dir, dead, live := runsWithDeadAndLive(t)
+	deadDir := filepath.Join(dir, strconv.Itoa(dead)+".d")
+	liveDir := filepath.Join(dir, strconv.Itoa(live)+".d")
 	for _, d := range []string{deadDir, liveDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
@@ -94,23 +81,10 @@ func TestSweepsFilesOfUnregisteredRuns(t *testing.T) {
 // PID.json with its PID.d and PID.root, and keeps a live process's
 // PID.new.
 func TestListSweepsEachKindOfLeftover(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	dir, err := runsDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	live := exec.Command("sleep", "600")
-	if err := live.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	dir, dead, live := runsWithDeadAndLive(t)
 	at := func(pid int, ext string) string { return filepath.Join(dir, strconv.Itoa(pid)+ext) }
-	gone := []string{at(dead.Process.Pid, ".new"), at(dead.Process.Pid+1, ".json"), at(dead.Process.Pid+1, ".d"), at(dead.Process.Pid+1, ".root")}
-	kept := at(live.Process.Pid, ".new")
+	gone := []string{at(dead, ".new"), at(dead+1, ".json"), at(dead+1, ".d"), at(dead+1, ".root")}
+	kept := at(live, ".new")
 	for _, p := range append(gone, kept) {
 		var err error
 		if ext := filepath.Ext(p); ext == ".d" || ext == ".root" {
@@ -137,4 +111,26 @@ func TestListSweepsEachKindOfLeftover(t *testing.T) {
 	if _, err := os.Stat(kept); err != nil {
 		t.Errorf("a live process's %s went: %v", filepath.Base(kept), err)
 	}
+}
+
+// runsWithDeadAndLive gives a test a runs directory of its own, the pid of
+// a process that has exited and that of one that lives until the test
+// ends.
+func runsWithDeadAndLive(t *testing.T) (dir string, dead, live int) {
+	t.Helper()
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	dir, err := runsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	running := exec.Command("sleep", "600")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { running.Process.Kill(); running.Wait() })
+	return dir, gone.Process.Pid, running.Process.Pid
 }
