@@ -15,19 +15,15 @@ type ImageOptions struct {
 	// Upper and Work are the overlay's upper and work directories on the
 	// host; empty means a throwaway upper layer in memory (--ephemeral).
 	Upper, Work string
-	// Volatile mounts the kernel's overlayfs with "volatile": no sync of
-	// the upper layer's whole filesystem when it is unmounted. The caller
-	// clears the mark it leaves in Work before the next mount.
-	Volatile  bool
-	Driver    OverlayFS
-	Home      string // home path inside; "" leaves the image's
-	HomeDir   string // host directory bound there; "" with Home set: a tmpfs
-	Project   string // bound at the same path inside
-	Files     Plan
-	Extra     Plan
-	Cgroup2   bool
-	ProjectOp *Op // see HostOptions
-	Sizes     Sizes
+	Driver      OverlayFS
+	Home        string // home path inside; "" leaves the image's
+	HomeDir     string // host directory bound there; "" with Home set: a tmpfs
+	Project     string // bound at the same path inside
+	Files       Plan
+	Extra       Plan
+	Cgroup2     bool
+	ProjectOp   *Op // see HostOptions
+	Sizes       Sizes
 }
 
 // Image plans a root made of an image's layers under the sandbox's own
@@ -35,7 +31,7 @@ type ImageOptions struct {
 // /dev and /run are fresh as on the host base; /tmp belongs to the image
 // and persists with the rest of the sandbox's changes, as in podman.
 func Image(o ImageOptions) Plan {
-	p := Plan{{Kind: Overlay, Target: "/", Layers: o.Layers, Upper: o.Upper, Work: o.Work, Volatile: o.Volatile && o.Upper != "", Data: o.Driver}}
+	p := Plan{{Kind: Overlay, Target: "/", Layers: o.Layers, Upper: o.Upper, Work: o.Work, Data: o.Driver}}
 	p = append(p, Op{Kind: Tmpfs, Target: "/run", Data: "mode=755"})
 	return p.finish(o.Home, o.HomeDir, projectOp(o.Project, o.ProjectOp), o.Files, o.Extra, o.Cgroup2).sized(o.Sizes)
 }

@@ -60,7 +60,7 @@ func mountOverlay(op Op, target, scratch string) (string, error) {
 	if op.Data == "fuse" {
 		return fuseOverlay(op.Layers, upper, work, target, scratch)
 	}
-	err := kernelOverlay(op.Layers, upper, work, target, op.Volatile, nil)
+	err := kernelOverlay(op.Layers, upper, work, target, nil)
 	if err != nil && op.Data == "" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV)) {
 		mounted, ferr := fuseOverlay(op.Layers, upper, work, target, scratch)
 		if ferr != nil {
@@ -72,9 +72,8 @@ func mountOverlay(op Op, target, scratch string) (string, error) {
 }
 
 // kernelOverlay mounts the layers (bottom first) under upper; the mount
-// goes to target, or to attach when given. volatile skips the sync of the
-// upper layer's filesystem at unmount.
-func kernelOverlay(layers []string, upper, work, target string, volatile bool, attach func(mnt int) error) error {
+// goes to target, or to attach when given.
+func kernelOverlay(layers []string, upper, work, target string, attach func(mnt int) error) error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return &Error{Op: "fsopen", Source: "overlay", Target: target, Err: err}
@@ -107,11 +106,6 @@ func kernelOverlay(layers []string, upper, work, target string, volatile bool, a
 	}
 	if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
 		return &Error{Op: "fsconfig userxattr", Source: "overlay", Target: target, Err: err}
-	}
-	if volatile {
-		if err := unix.FsconfigSetFlag(fsfd, "volatile"); err != nil {
-			return &Error{Op: "fsconfig volatile", Source: "overlay", Target: target, Err: err}
-		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return &Error{Op: "fsconfig create", Source: "overlay", Target: target, Err: err}
@@ -219,7 +213,7 @@ func (b *builder) overlayDir(op Op) error {
 		}
 		upper, work = fmt.Sprintf("%s/%d/upper", proc, tmp), fmt.Sprintf("%s/%d/work", proc, tmp)
 	}
-	if err := kernelOverlay([]string{lower}, upper, work, "", false, func(mnt int) error {
+	if err := kernelOverlay([]string{lower}, upper, work, "", func(mnt int) error {
 		return b.attach(mnt, "overlay", op.Target, true)
 	}); err != nil {
 		return err

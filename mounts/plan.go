@@ -54,9 +54,6 @@ type Op struct {
 	Layers []string `json:"layers,omitempty"`
 	Upper  string   `json:"upper,omitempty"`
 	Work   string   `json:"work,omitempty"`
-	// Volatile, for an Overlay op on the kernel's overlayfs: see
-	// ImageOptions.Volatile.
-	Volatile bool `json:"volatile,omitempty"`
 }
 
 // Plan is the ordered list of mount requests that builds a root.

@@ -57,12 +57,7 @@ func (s Session) imageRoot(host host.Host, p *profiles.Profile) (Root, func(), e
 		st.Close()
 		return nil, nothing, err
 	}
-	if st.Downed() && s.Warn != nil {
-		s.Warn("the machine went down while a run had this project's sandbox layer mounted: if it crashed, that run's last changes in the layer may be incomplete (`sandbox diff` shows the layer; `sandbox reset` starts afresh)")
-	}
-	// Volatile: its end does not sync the whole filesystem the layer
-	// lies on (workspace/volatile_linux.go).
-	root.Upper, root.Work, root.Volatile = st.Upper(), st.Work(), true
+	root.Upper, root.Work = st.Upper(), st.Work()
 	return root, st.Close, nil
 }
 

@@ -26,10 +26,7 @@ type ImageRoot struct {
 	Layers []string // bottom first
 	// Upper and Work are the sandbox's own layer; empty: throwaway.
 	Upper, Work string
-	// Volatile mounts the layer without the sync of its filesystem at
-	// the end (mounts.ImageOptions).
-	Volatile bool
-	Driver   mounts.OverlayFS
+	Driver      mounts.OverlayFS
 }
 
 // top are the root's layers, the sandbox's own first.
@@ -99,7 +96,7 @@ func (img *ImageRoot) args(r Request, shell string) []string {
 
 func (img *ImageRoot) plan(c common) mounts.Plan {
 	io := mounts.ImageOptions{
-		Layers: img.Layers, Upper: img.Upper, Work: img.Work, Volatile: img.Volatile, Driver: img.Driver,
+		Layers: img.Layers, Upper: img.Upper, Work: img.Work, Driver: img.Driver,
 		Project: c.project, Files: c.files, Extra: c.extra, Cgroup2: c.cgroup2,
 		ProjectOp: c.projectOp, Sizes: c.sizes,
 	}

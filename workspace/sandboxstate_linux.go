@@ -23,9 +23,6 @@ type Sandbox struct {
 	dir  string
 	lock *os.File
 	info sandboxInfo
-	// downed: the machine went down while a run had the layer mounted
-	// (volatile_linux.go).
-	downed bool
 }
 
 // sandboxInfo is sandbox.json.
@@ -58,10 +55,6 @@ func (s *Sandbox) Upper() string { return filepath.Join(s.dir, "upper") }
 
 // Work is the overlay's work directory beside Upper.
 func (s *Sandbox) Work() string { return filepath.Join(s.dir, "work") }
-
-// Downed reports that the machine went down while a run had the layer
-// mounted: that run's last changes in it may be incomplete.
-func (s *Sandbox) Downed() bool { return s.downed }
 
 // Head is the commit the sandbox stands on, "" when it stands on the
 // profile's image.
@@ -105,10 +98,6 @@ func OpenSandbox(h host.Host, project string, img *imagestore.Image, ignore []st
 			st.Close()
 			return nil, err
 		}
-	}
-	if st.downed, err = clearVolatileMark(st.Work()); err != nil {
-		st.Close()
-		return nil, err
 	}
 	if st.info.Digest == "" {
 		st.info = sandboxInfo{Project: project, Ref: img.Ref, Digest: img.Digest}
