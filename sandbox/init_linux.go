@@ -71,15 +71,12 @@ func initStage1(sock syncSocket) *Spec {
 		os.Exit(ExitSetup)
 	}
 	dropErr := userns.DropAmbient()
-	spec, err := readSpec(sock)
-	if err != nil {
-		os.Exit(ExitSetup)
-	}
+	spec, specErr := readSpec(sock)
 	if m, _, err := sock.recv(); err != nil || m.Type != msgMapped {
 		os.Exit(ExitSetup)
 	}
-	if dropErr != nil {
-		_ = sock.send(message{Type: msgError, Error: dropErr.Error()})
+	if err := errors.Join(dropErr, specErr); err != nil {
+		_ = sock.send(message{Type: msgError, Error: err.Error()})
 		os.Exit(ExitSetup)
 	}
 	return spec

@@ -66,8 +66,15 @@ func (r *relay) wait(timeoutAfter time.Duration, res *Result) (int, error) {
 		case <-grace:
 			_ = unix.Kill(r.pid, unix.SIGKILL)
 		case sig := <-sigs:
-			if sig == unix.SIGWINCH && r.term != nil {
-				r.term.Resize()
+			if sig == unix.SIGWINCH {
+				// A resize: the terminal's size goes to the payload's
+				// (none before it is attached, none without one), and it
+				// never ends a run.
+				if r.term != nil {
+					r.term.Resize()
+				} else if r.running {
+					_ = unix.Kill(r.pid, unix.SIGWINCH)
+				}
 				continue
 			}
 			if !r.running {

@@ -188,6 +188,27 @@ func TestEarlySignalEndsTheRun(t *testing.T) {
 	}
 }
 
+// A resize (SIGWINCH) at any moment of a run's start is no signal to end
+// it: the payload runs and its status is the run's (review 18c, F1: 156).
+func TestEarlyResizeDoesNotEndTheRun(t *testing.T) {
+	p := newProject(t)
+	for i := range 16 {
+		cmd := p.command("run", "--", "sh", "-c", "sleep 0.2; echo ran")
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The Go runtime ignores SIGWINCH until the CLI catches it: send
+		// it from the first moment on.
+		time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGWINCH)
+		if err := cmd.Wait(); err != nil || out.String() != "ran\n" {
+			t.Errorf("SIGWINCH %d ms after the start: %v, %q; want the payload's status 0 and its output", i*5, err, out.String())
+		}
+	}
+}
+
 func TestDieWithParent(t *testing.T) {
 	p := newProject(t)
 	// Two sleeps with arguments no other run has (this process's pid and
