@@ -158,25 +158,57 @@ func parseIperf(out string) (float64, error) {
 }
 
 // rawSlirp runs the client in a bare user and network namespace (unshare)
-// with slirp4netns attached by hand, as rootless podman did.
+// with slirp4netns attached by hand, as rootless podman did. The client
+// starts once slirp4netns says (--ready-fd) that tap0 is configured: a
+// fixed wait was too short on a loaded machine ("Network is unreachable").
 func rawSlirp(client []string) (float64, error) {
 	// The same flags as slirp.startSlirp4netns with allow_host_loopback.
 	ctx, cancel := context.WithTimeout(context.Background(), iperfLimit)
 	defer cancel()
-	ns := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--net", "sh", "-c", "sleep 0.5; "+strings.Join(client, " "))
-	out := &strings.Builder{}
-	ns.Stdout = out
-	ns.WaitDelay = time.Second
-	if err := ns.Start(); err != nil {
+	goR, goW, err := os.Pipe()
+	if err != nil {
 		return 0, err
 	}
-	helper := exec.Command("slirp4netns", "--configure", "--mtu=65520", "--cidr=10.0.2.0/24", "--enable-seccomp", strconv.Itoa(ns.Process.Pid), "tap0")
-	if err := helper.Start(); err != nil {
+	defer goW.Close()
+	ns := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--net", "sh", "-c", "read go <&3 && exec "+strings.Join(client, " "))
+	out := &strings.Builder{}
+	ns.Stdout = out
+	ns.ExtraFiles = []*os.File{goR}
+	ns.WaitDelay = time.Second
+	err = ns.Start()
+	goR.Close()
+	if err != nil {
+		return 0, err
+	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		ns.Process.Kill()
+		ns.Wait()
+		return 0, err
+	}
+	defer readyR.Close()
+	helper := exec.Command("slirp4netns", "--configure", "--mtu=65520", "--cidr=10.0.2.0/24", "--enable-seccomp", "--ready-fd=3", strconv.Itoa(ns.Process.Pid), "tap0")
+	helper.ExtraFiles = []*os.File{readyW}
+	err = helper.Start()
+	readyW.Close()
+	if err != nil {
 		ns.Process.Kill()
 		ns.Wait()
 		return 0, err
 	}
 	defer func() { helper.Process.Kill(); helper.Wait() }()
+	// slirp4netns writes "1" once tap0 is up; EOF means it failed.
+	_ = readyR.SetReadDeadline(time.Now().Add(iperfLimit))
+	if _, err := readyR.Read(make([]byte, 1)); err != nil {
+		ns.Process.Kill()
+		ns.Wait()
+		return 0, fmt.Errorf("raw slirp4netns did not get ready: %v", err)
+	}
+	if _, err := goW.WriteString("go\n"); err != nil {
+		ns.Process.Kill()
+		ns.Wait()
+		return 0, err
+	}
 	if err := ns.Wait(); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("still running after %v, killed", iperfLimit)
