@@ -32,7 +32,9 @@ func networkBench(sandbox string, rounds int) error {
 		return err
 	}
 	defer func() { server.Process.Kill(); server.Wait() }()
-	time.Sleep(300 * time.Millisecond)
+	if err := awaitListener(5201, 10*time.Second); err != nil {
+		return fmt.Errorf("the iperf3 server: %w", err)
+	}
 
 	client := []string{"iperf3", "-c", "10.0.2.2", "-p", "5201", "-t", "3", "-J"}
 	outOf := func(backend string) func() (float64, error) {
@@ -228,4 +230,22 @@ func minMax(xs []float64) (float64, float64) {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[0], s[len(s)-1]
+}
+
+// awaitListener waits until a TCP socket listens on 127.0.0.1:port in
+// this network namespace (/proc/net/tcp), without connecting to it: a
+// probe connection would be an iperf3 test that fails.
+func awaitListener(port int, limit time.Duration) error {
+	want := fmt.Sprintf("0100007F:%04X 00000000:0000 0A", port)
+	deadline := time.Now().Add(limit)
+	for {
+		b, err := os.ReadFile("/proc/net/tcp")
+		if err == nil && strings.Contains(string(b), want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens on 127.0.0.1:%d after %v", port, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
