@@ -37,10 +37,16 @@ func Recv(f *os.File, v any) ([]*os.File, error) {
 	// report ECONNRESET once, before what the peer sent: init's last
 	// report when it failed before it read the Spec. Read on, once.
 	reset := false
+	again := func(err error) bool {
+		if err == unix.ECONNRESET && !reset {
+			reset = true
+			return true
+		}
+		return err == unix.EINTR
+	}
 	for {
 		size, err := peekSize(int(f.Fd()))
-		if err == unix.EINTR || (err == unix.ECONNRESET && !reset) {
-			reset = reset || err == unix.ECONNRESET
+		if again(err) {
 			continue
 		}
 		if err != nil {
@@ -48,8 +54,7 @@ func Recv(f *os.File, v any) ([]*os.File, error) {
 		}
 		buf := make([]byte, max(size, 1))
 		n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR || (err == unix.ECONNRESET && !reset) {
-			reset = reset || err == unix.ECONNRESET
+		if again(err) {
 			continue
 		}
 		if err != nil {
